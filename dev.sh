@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The two set-up commands of the README:
+#   ./dev.sh example   installs what is missing, builds sluice, runs examples/churn
+#   ./dev.sh test      installs what is missing, builds with -Werror and runs every test,
+#                      then again under AddressSanitizer + UndefinedBehaviorSanitizer
+# Extra: ./dev.sh build (just build), ./dev.sh bench (benchmarks under bench/).
+set -euo pipefail
+cd "$(dirname "$0")"
+jobs=$(nproc)
+
+configure_and_build() {  # DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+case "${1:-}" in
+  example)
+    scripts/install-deps.sh
+    configure_and_build build -DSLUICE_TESTS=OFF
+    cd examples/churn
+    exec ../../build/sluice run
+    ;;
+  build)
+    scripts/install-deps.sh
+    configure_and_build build
+    ;;
+  test)
+    scripts/install-deps.sh
+    configure_and_build build-ci -DSLUICE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    (cd build-ci && ctest --output-on-failure -j "$jobs" --timeout 300)
+    if [ "${SLUICE_SKIP_SANITIZE:-0}" != 1 ]; then
+      configure_and_build build-asan -DSLUICE_WERROR=ON -DSLUICE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+      (cd build-asan && ctest --output-on-failure -j "$jobs" --timeout 600)
+    fi
+    ;;
+  bench)
+    configure_and_build build -DCMAKE_BUILD_TYPE=Release -DSLUICE_TESTS=OFF
+    exec bench/run.sh "${@:2}"
+    ;;
+  *)
+    echo "usage: ./dev.sh example|test|build|bench" >&2
+    exit 2
+    ;;
+esac

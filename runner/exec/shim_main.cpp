@@ -1,0 +1,2 @@
+// placeholder: replaced by the stage shim
+int main() { return 0; }
