@@ -1,0 +1,26 @@
+// What commit a directory's repository is at, read with libgit2 (the run context's
+// commit.sha, commit.short, commit.branch, ...). Checkouts come with the git issue.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "runner/util/error.hpp"
+
+namespace sluice::git {
+
+struct CommitInfo {
+    std::string sha;
+    std::string short_sha;   // 8 hex digits
+    std::string branch;      // empty when HEAD is detached
+    std::string tag;         // a tag pointing at the commit, if any
+    std::string author;      // "Name <email>"
+    std::string message;
+};
+
+// The HEAD commit of the repository containing dir; nullopt outside a repository or
+// in one with no commits yet.
+util::Result<std::optional<CommitInfo>> head_commit(const std::filesystem::path& dir);
+
+}  // namespace sluice::git

@@ -1,0 +1,23 @@
+// The registry of stage kinds.
+#include "stages/stage_kind.hpp"
+
+#include "stages/script_kind.hpp"
+
+namespace sluice::stages {
+
+void KindRegistry::add(pipeline::StageKind kind, std::unique_ptr<StageKind> implementation) {
+    kinds_[kind] = std::move(implementation);
+}
+
+const StageKind* KindRegistry::find(pipeline::StageKind kind) const {
+    auto it = kinds_.find(kind);
+    return it == kinds_.end() ? nullptr : it->second.get();
+}
+
+KindRegistry default_kinds() {
+    KindRegistry kinds;
+    kinds.add(pipeline::StageKind::script, std::make_unique<ScriptKind>());
+    return kinds;
+}
+
+}  // namespace sluice::stages

@@ -1,0 +1,63 @@
+// The one interface every stage kind implements. A kind gets a context (the stage,
+// its resolved commands, environment and config) and returns a result; it never
+// touches the run store or the terminal — the engine does that with what it returns.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runner/exec/process.hpp"
+#include "runner/pipeline/model.hpp"
+#include "runner/util/error.hpp"
+
+namespace sluice::stages {
+
+struct StageContext {
+    const pipeline::Pipeline& pipeline;
+    const pipeline::Stage& stage;
+    std::filesystem::path workspace;      // where the stage runs
+    exec::Environment env;                // complete environment, expressions resolved
+    std::vector<std::string> run;         // the stage's lines, expressions resolved
+    nlohmann::json config;                // kind-specific keys, expressions resolved
+    exec::Millis timeout{0};
+    int attempt = 1;
+};
+
+struct StageResult {
+    bool ok = false;
+    std::string reason;                   // why it failed, for people
+    nlohmann::json report = nlohmann::json::object();  // kind-specific (gate rules, ...)
+};
+
+class StageKind {
+public:
+    virtual ~StageKind() = default;
+    // The process to run, or nullopt for a kind that works in-process.
+    virtual util::Result<std::optional<exec::ProcessSpec>> prepare(
+        const StageContext& context) const = 0;
+    // The stage's result from its process's outcome (nullptr when none ran).
+    virtual StageResult finish(const StageContext& context,
+                               const exec::ProcessOutcome* outcome) const = 0;
+};
+
+// The kinds this sluice can run, by pipeline::StageKind.
+class KindRegistry {
+public:
+    void add(pipeline::StageKind kind, std::unique_ptr<StageKind> implementation);
+    // nullptr when this version of sluice cannot run the kind.
+    const StageKind* find(pipeline::StageKind kind) const;
+
+private:
+    std::map<pipeline::StageKind, std::unique_ptr<StageKind>> kinds_;
+};
+
+// Every kind implemented so far.
+KindRegistry default_kinds();
+
+}  // namespace sluice::stages
