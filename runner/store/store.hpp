@@ -1,20 +1,22 @@
 // The run store: runs, stage runs and events in SQLite (WAL). Every state change is
 // its own committed transaction, so a runner killed at any moment loses nothing that
 // was reported; runs whose runner died are found and marked `interrupted`.
+// Several sluice processes share one database (a runner, `sluice runs`, `sluice approve`):
+// each opens its own Store. One Store may be shared by threads (it serialises its calls).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "runner/util/clock.hpp"
 #include "runner/util/error.hpp"
-
-struct sqlite3;
 
 namespace sluice::store {
 
@@ -22,22 +24,37 @@ using util::Result;
 using util::Status;
 using RunId = std::int64_t;
 
+// The schema version this sluice writes (PRAGMA user_version). A database with a higher
+// version comes from a newer sluice and is refused rather than misread.
+inline constexpr int k_schema_version = 1;
+
 // Run statuses: running, waiting, passed, failed, cancelled, interrupted.
 // Stage statuses: pending, running, waiting, passed, failed, skipped, cancelled,
 // interrupted, cached.
 // (strings in the database and in every output; see docs/cli.md)
+// Writing any other string is refused (ErrorCode::internal): it is a typo in sluice.
+bool is_run_status(std::string_view status);
+bool is_stage_status(std::string_view status);
+
+// The caller (the engine) writes the events of the changes it makes, with add_event().
+// The store writes only the events of changes it makes on its own, in the same
+// transaction as the change: mark_interrupted() adds these.
+namespace event_type {
+inline constexpr std::string_view k_run_interrupted = "run_interrupted";
+inline constexpr std::string_view k_stage_interrupted = "stage_interrupted";
+}  // namespace event_type
 
 struct NewRun {
-    std::string pipeline;        // the pipeline's name
-    std::string file;            // path of sluice.yml as given
-    std::string yaml;            // the file's text at run time (resume re-reads this)
-    std::string workdir;         // the workspace stages ran in
+    std::string pipeline;           // the pipeline's name
+    std::string file;               // path of sluice.yml as given
+    std::string yaml;               // the file's text at run time (resume re-reads this)
+    std::string workdir;            // the workspace stages ran in
     std::string trigger = "local";  // local, hook, webhook, manual
     std::string event = "manual";   // push, merge_request, manual
     std::string branch;
-    std::string commit;          // full sha, empty outside git
+    std::string commit;                                 // full sha, empty outside git
     nlohmann::json options = nlohmann::json::object();  // jobs, only, ...
-    std::vector<std::string> stages;  // every planned stage, created `pending`
+    std::vector<std::string> stages;                    // every planned stage, created `pending`
 };
 
 struct RunRecord {
@@ -51,8 +68,9 @@ struct RunRecord {
     std::string branch;
     std::string commit;
     std::string status;
-    std::int64_t created_ms = 0;    // unix epoch milliseconds
-    std::int64_t finished_ms = 0;   // 0 while not finished
+    std::string reason;            // why interrupted/failed/cancelled, human-readable
+    std::int64_t created_ms = 0;   // unix epoch milliseconds
+    std::int64_t finished_ms = 0;  // 0 while not finished
     int runner_pid = 0;
     nlohmann::json options;
 };
@@ -60,9 +78,9 @@ struct RunRecord {
 struct StageRecord {
     RunId run_id = 0;
     std::string stage;
-    std::string status;             // see above
-    std::string reason;             // why skipped/failed/cancelled, human-readable
-    int attempts = 0;               // how many times it was started
+    std::string status;  // see above
+    std::string reason;  // why skipped/failed/cancelled, human-readable
+    int attempts = 0;    // how many times it was started
     std::optional<int> exit_code;
     int signal = 0;
     std::int64_t started_ms = 0;
@@ -78,9 +96,9 @@ struct StageRecord {
 struct EventRecord {
     std::int64_t id = 0;
     RunId run_id = 0;
-    std::string stage;              // empty for run-level events
+    std::string stage;  // empty for run-level events
     std::int64_t at_ms = 0;
-    std::string type;               // run_started, stage_started, stage_finished, ...
+    std::string type;  // run_started, stage_started, stage_finished, ...
     nlohmann::json data;
 };
 
@@ -94,23 +112,44 @@ struct StageFinish {
     std::int64_t max_rss_kb = 0;
     nlohmann::json outputs = nlohmann::json::object();
     nlohmann::json report = nlohmann::json::object();
+    // Last, so positional initialisers written before it existed keep their meaning.
+    bool allow_failure = false;  // failed, but the pipeline allowed it to
+};
+
+struct StoreOptions {
+    // Where times come from; nullptr means the system clock. Must outlive the Store.
+    const util::Clock* clock = nullptr;
+    // How long a write waits for another process's write to finish before failing.
+    std::chrono::milliseconds busy_timeout{10'000};
 };
 
 class Store {
 public:
-    // Opens (creating and migrating as needed) the database at path.
-    static Result<Store> open(const std::filesystem::path& path);
+    // Opens (creating parent directories, the file, and migrating as needed) the
+    // database at path, in WAL mode with synchronous=NORMAL: a committed write survives
+    // the process being killed (not a power cut, which is not worth an fsync per write).
+    static Result<Store> open(const std::filesystem::path& path, const StoreOptions& options = {});
 
     Store(Store&&) noexcept;
     Store& operator=(Store&&) noexcept;
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
     ~Store();
 
-    // Creates the run `running`, owned by this process, with its stages `pending`.
+    // Every method below that changes something is one committed transaction.
+    // Unknown run or stage: ErrorCode::not_found. A moved-from Store: ErrorCode::internal.
+
+    // Creates the run `running`, owned by this process, with its stages `pending` in
+    // the given order (duplicate names are refused).
     Result<RunId> create_run(const NewRun& run);
     // Takes over an existing run for `sluice resume`: owner = this process, `running`.
+    // ErrorCode::conflict when the run is `running` under another process that is alive.
     Status claim_run(RunId id);
-    Status finish_run(RunId id, const std::string& status);
+    // A terminal status (sets finished_ms) or `waiting` (the runner stops, the run
+    // resumes after an approval); reason says why, for people.
+    Status finish_run(RunId id, const std::string& status, const std::string& reason = "");
 
+    // Counts an attempt; clears what the previous attempt left (exit code, outputs, ...).
     Status start_stage(RunId id, const std::string& stage, const std::string& log_path);
     Status finish_stage(RunId id, const std::string& stage, const StageFinish& finish);
     // Sets a stage's status without a process (skipped, cancelled, pending again, ...).
@@ -120,24 +159,31 @@ public:
     Status add_event(RunId id, const std::string& stage, const std::string& type,
                      const nlohmann::json& data);
 
+    // Reads. "Not found" is an empty optional (or an empty list), not an error.
     Result<std::optional<RunRecord>> find_run(RunId id);
+    // Newest first; limit <= 0 means all.
     Result<std::vector<RunRecord>> list_runs(int limit);
+    // In the order the stages were created (the pipeline's order).
     Result<std::vector<StageRecord>> stages(RunId id);
+    Result<std::optional<StageRecord>> find_stage(RunId id, const std::string& stage);
+    // Events with id > after_id, by id: ids only grow, so a follower passes the last id
+    // it saw and gets exactly what was committed since.
     Result<std::vector<EventRecord>> events(RunId id, std::int64_t after_id = 0);
 
-    // Marks `running`/`waiting`-with-a-live-owner runs whose runner process is gone
-    // as `interrupted` (their running stages too). Returns the runs it marked.
+    // Marks `running` runs whose runner process is gone as `interrupted`, with the
+    // reason "runner process N is gone", and their `running` stages too (also under a
+    // `waiting` run, which itself stays waiting for its approval). Adds an event for
+    // each. Returns the runs it changed. Takes no write lock when nothing is stale, so
+    // every sluice command can call it at start.
     Result<std::vector<RunId>> mark_interrupted();
 
-    // Whether the process that owns run `id` is alive (same pid, same start time).
+    // Whether the process that owns run `id` is alive (same boot, pid, start time).
     Result<bool> owner_alive(RunId id);
 
 private:
-    struct Closer {
-        void operator()(sqlite3* db) const;
-    };
-    explicit Store(std::unique_ptr<sqlite3, Closer> db);
-    std::unique_ptr<sqlite3, Closer> db_;
+    struct Impl;
+    explicit Store(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace sluice::store

@@ -1,0 +1,136 @@
+// The run store's schema and its migrations. A new version appends a Migration with
+// the next number; existing migrations are never edited, since databases in the field
+// have already run them.
+#include "runner/store/schema.hpp"
+
+#include <array>
+#include <string>
+
+#include "runner/store/store.hpp"
+
+namespace sluice::store {
+
+namespace {
+
+// Version 1: runs, their stage runs, and the append-only event log.
+// - AUTOINCREMENT so an id is never handed out twice, even after runs are pruned:
+//   log directories and event followers key on ids.
+// - JSON columns are TEXT written by nlohmann_json.
+// - Runs are listed newest first through the rowid (ids grow with creation, unlike
+//   wall-clock times, which can step back), so that needs no extra index.
+// - The partial indexes keep mark_interrupted(), which every sluice command runs at
+//   start, from scanning the history.
+constexpr const char* k_schema_v1 = R"sql(
+CREATE TABLE runs (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    pipeline          TEXT    NOT NULL,
+    file              TEXT    NOT NULL,
+    yaml              TEXT    NOT NULL,
+    workdir           TEXT    NOT NULL,
+    trigger_name      TEXT    NOT NULL,
+    event_name        TEXT    NOT NULL,
+    branch            TEXT    NOT NULL,
+    commit_sha        TEXT    NOT NULL,
+    status            TEXT    NOT NULL,
+    reason            TEXT    NOT NULL DEFAULT '',
+    options           TEXT    NOT NULL DEFAULT '{}',
+    created_ms        INTEGER NOT NULL,
+    finished_ms       INTEGER NOT NULL DEFAULT 0,
+    owner_pid         INTEGER NOT NULL DEFAULT 0,
+    owner_start_ticks INTEGER NOT NULL DEFAULT 0,
+    owner_boot_id     TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_running ON runs(id) WHERE status = 'running';
+
+CREATE TABLE stage_runs (
+    run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,
+    stage         TEXT    NOT NULL,
+    status        TEXT    NOT NULL,
+    reason        TEXT    NOT NULL DEFAULT '',
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    exit_code     INTEGER,
+    signal        INTEGER NOT NULL DEFAULT 0,
+    started_ms    INTEGER NOT NULL DEFAULT 0,
+    finished_ms   INTEGER NOT NULL DEFAULT 0,
+    duration_ms   INTEGER NOT NULL DEFAULT 0,
+    max_rss_kb    INTEGER NOT NULL DEFAULT 0,
+    log_path      TEXT    NOT NULL DEFAULT '',
+    allow_failure INTEGER NOT NULL DEFAULT 0,
+    outputs       TEXT    NOT NULL DEFAULT '{}',
+    report        TEXT    NOT NULL DEFAULT '{}',
+    PRIMARY KEY (run_id, stage),
+    UNIQUE (run_id, position)
+);
+CREATE INDEX stage_runs_running ON stage_runs(run_id) WHERE status = 'running';
+
+CREATE TABLE events (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stage  TEXT    NOT NULL DEFAULT '',
+    at_ms  INTEGER NOT NULL,
+    type   TEXT    NOT NULL,
+    data   TEXT    NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_by_run ON events(run_id, id);
+)sql";
+
+constexpr std::array<Migration, 1> k_migrations{{
+    {1, k_schema_v1},
+}};
+
+static_assert(k_migrations.back().version == k_schema_version,
+              "k_schema_version must be the last migration's version");
+
+util::Error too_new(const std::filesystem::path& path, std::int64_t version) {
+    return util::Error{util::ErrorCode::store,
+                       path.string() + " was written by a newer sluice (schema version " +
+                           std::to_string(version) + ", this sluice knows up to " +
+                           std::to_string(k_schema_version) + "); use a newer sluice",
+                       {}};
+}
+
+}  // namespace
+
+std::span<const Migration> migrations() { return k_migrations; }
+
+util::Status check_not_newer(sqlite::Connection& db, const std::filesystem::path& path) {
+    auto version = db.query_int("PRAGMA user_version");
+    if (!version) {
+        auto error = version.error();
+        error.message = path.string() + ": " + error.message;  // e.g. "file is not a database"
+        return std::unexpected(std::move(error));
+    }
+    if (*version > k_schema_version) return std::unexpected(too_new(path, *version));
+    return {};
+}
+
+util::Status migrate(sqlite::Connection& db, const std::filesystem::path& path) {
+    // Read first without the write lock: the usual open finds the schema current and
+    // should not queue behind a runner's writes.
+    auto version = db.query_int("PRAGMA user_version");
+    if (!version) return std::unexpected(version.error());
+    if (*version > k_schema_version) return std::unexpected(too_new(path, *version));
+    if (*version == k_schema_version) return {};
+
+    auto txn = sqlite::Transaction::begin(db);
+    if (!txn) return std::unexpected(txn.error());
+    version = db.query_int("PRAGMA user_version");  // another process may have migrated
+    if (!version) return std::unexpected(version.error());
+    if (*version > k_schema_version) return std::unexpected(too_new(path, *version));
+    for (const auto& migration : k_migrations) {
+        if (migration.version <= *version) continue;
+        if (auto done = db.exec(migration.sql); !done) {
+            auto error = done.error();
+            error.message = "migrating " + path.string() + " to schema version " +
+                            std::to_string(migration.version) + ": " + error.message;
+            return std::unexpected(std::move(error));
+        }
+        // user_version is part of the database header, so it commits with the tables.
+        auto set = db.exec("PRAGMA user_version = " + std::to_string(migration.version));
+        if (!set) return set;
+    }
+    return txn->commit();
+}
+
+}  // namespace sluice::store

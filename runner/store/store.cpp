@@ -1,0 +1,688 @@
+// The run store over SQLite (see store.hpp). Each public method takes the Store's
+// mutex, then either reads with one statement or writes in one BEGIN IMMEDIATE
+// transaction.
+#include "runner/store/store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <mutex>
+#include <set>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "runner/store/process_identity.hpp"
+#include "runner/store/schema.hpp"
+#include "runner/store/sqlite.hpp"
+
+namespace sluice::store {
+
+using util::ErrorCode;
+using util::fail;
+
+namespace {
+
+constexpr std::array<std::string_view, 6> k_run_statuses = {"running", "waiting",   "passed",
+                                                            "failed",  "cancelled", "interrupted"};
+constexpr std::array<std::string_view, 9> k_stage_statuses = {"pending",   "running",     "waiting",
+                                                              "passed",    "failed",      "skipped",
+                                                              "cancelled", "interrupted", "cached"};
+
+// Columns read into a RunRecord / StageRecord / EventRecord, in the order the
+// readers below expect them.
+constexpr const char* k_run_columns =
+    "id, pipeline, file, yaml, workdir, trigger_name, event_name, branch, commit_sha, "
+    "status, reason, created_ms, finished_ms, owner_pid, options";
+constexpr const char* k_stage_columns =
+    "run_id, stage, status, reason, attempts, exit_code, signal, started_ms, finished_ms, "
+    "duration_ms, max_rss_kb, log_path, allow_failure, outputs, report";
+
+std::string dump(const nlohmann::json& value) {
+    // replace: a stage's output with invalid UTF-8 must not throw out of the store.
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<nlohmann::json> parse(const std::string& text, std::string_view what) {
+    auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) {
+        return fail(ErrorCode::store, std::string(what) + " holds invalid JSON: " + text);
+    }
+    return value;
+}
+
+util::Error with_context(util::Error error, const std::string& context) {
+    error.message = context + ": " + error.message;
+    return error;
+}
+
+std::string run_name(RunId id) { return "run " + std::to_string(id); }
+
+// Switches the file to WAL. That needs the file to itself, and SQLite answers
+// SQLITE_BUSY at once instead of calling the busy handler, so when several processes
+// open a new database together the losers retry here, within the same busy timeout.
+Result<std::string> switch_to_wal(sqlite::Connection& db, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto pause = std::chrono::milliseconds(1);
+    while (true) {
+        auto mode = db.query_text("PRAGMA journal_mode = WAL");
+        if (mode) return mode;
+        bool busy = (sqlite3_errcode(db.get()) & 0xff) == SQLITE_BUSY;
+        if (!busy || std::chrono::steady_clock::now() + pause > deadline) return mode;
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+}
+
+std::string stage_name(RunId id, const std::string& stage) {
+    return "stage '" + stage + "' of run " + std::to_string(id);
+}
+
+}  // namespace
+
+bool is_run_status(std::string_view status) {
+    return std::find(k_run_statuses.begin(), k_run_statuses.end(), status) != k_run_statuses.end();
+}
+
+bool is_stage_status(std::string_view status) {
+    return std::find(k_stage_statuses.begin(), k_stage_statuses.end(), status) !=
+           k_stage_statuses.end();
+}
+
+struct Store::Impl {
+    std::filesystem::path path;
+    sqlite::Connection db;
+    util::SystemClock system_clock;
+    const util::Clock* clock = nullptr;
+    std::string boot_id;
+    std::mutex mutex;
+
+    Impl(std::filesystem::path p, sqlite::Connection c, const util::Clock* user_clock)
+        : path(std::move(p)), db(std::move(c)), clock(user_clock), boot_id(read_boot_id()) {
+        if (clock == nullptr) clock = &system_clock;
+    }
+
+    std::int64_t now_ms() const { return clock->epoch_ms(); }
+
+    util::Error error(util::Error e) const { return with_context(std::move(e), path.string()); }
+
+    // Runs body inside one write transaction and commits it; any failure rolls back.
+    template <class Body>
+    auto write(Body&& body) -> decltype(body()) {
+        auto txn = sqlite::Transaction::begin(db);
+        if (!txn) return std::unexpected(error(txn.error()));
+        auto result = body();
+        if (!result) return result;
+        if (auto done = txn->commit(); !done) return std::unexpected(error(done.error()));
+        return result;
+    }
+
+    Status append_event(RunId id, std::string_view stage, std::string_view type,
+                        const nlohmann::json& data, std::int64_t at_ms) {
+        auto stmt = db.prepare(
+            "INSERT INTO events(run_id, stage, at_ms, type, data) VALUES(?1, ?2, ?3, ?4, ?5)");
+        if (!stmt) return std::unexpected(stmt.error());
+        stmt->bind_int(1, id);
+        stmt->bind_text(2, stage);
+        stmt->bind_int(3, at_ms);
+        stmt->bind_text(4, type);
+        stmt->bind_text(5, dump(data));
+        return stmt->run();
+    }
+
+    // After an UPDATE matched nothing: says whether the run or the stage is missing.
+    util::Error missing(RunId id, const std::string* stage) {
+        auto stmt = db.prepare("SELECT 1 FROM runs WHERE id = ?1");
+        bool run_exists = false;
+        if (stmt) {
+            stmt->bind_int(1, id);
+            auto row = stmt->step();
+            run_exists = row && *row;
+        }
+        if (!run_exists || stage == nullptr) {
+            return util::Error{ErrorCode::not_found, "no " + run_name(id), {}};
+        }
+        return util::Error{
+            ErrorCode::not_found, run_name(id) + " has no stage '" + *stage + "'", {}};
+    }
+
+    Result<std::optional<ProcessIdentity>> owner_of(RunId id, std::string* status) {
+        auto stmt = db.prepare(
+            "SELECT owner_pid, owner_start_ticks, owner_boot_id, status FROM runs WHERE id = ?1");
+        if (!stmt) return std::unexpected(error(stmt.error()));
+        stmt->bind_int(1, id);
+        auto row = stmt->step();
+        if (!row) return std::unexpected(error(row.error()));
+        if (!*row) return std::optional<ProcessIdentity>();
+        ProcessIdentity owner{static_cast<int>(stmt->column_int(0)), stmt->column_int(1),
+                              stmt->column_text(2)};
+        if (status != nullptr) *status = stmt->column_text(3);
+        return std::optional<ProcessIdentity>(std::move(owner));
+    }
+
+    bool is_self(const ProcessIdentity& owner) const {
+        auto self = current_process(boot_id);
+        return owner.pid == self.pid && owner.start_ticks == self.start_ticks &&
+               owner.boot_id == self.boot_id;
+    }
+
+    Status set_owner(RunId id) {
+        auto self = current_process(boot_id);
+        auto stmt = db.prepare(
+            "UPDATE runs SET status = 'running', reason = '', finished_ms = 0, owner_pid = ?2, "
+            "owner_start_ticks = ?3, owner_boot_id = ?4 WHERE id = ?1");
+        if (!stmt) return std::unexpected(stmt.error());
+        stmt->bind_int(1, id);
+        stmt->bind_int(2, self.pid);
+        stmt->bind_int(3, self.start_ticks);
+        stmt->bind_text(4, self.boot_id);
+        return stmt->run();
+    }
+
+    Result<RunRecord> read_run(const sqlite::Statement& stmt) {
+        RunRecord run;
+        run.id = stmt.column_int(0);
+        run.pipeline = stmt.column_text(1);
+        run.file = stmt.column_text(2);
+        run.yaml = stmt.column_text(3);
+        run.workdir = stmt.column_text(4);
+        run.trigger = stmt.column_text(5);
+        run.event = stmt.column_text(6);
+        run.branch = stmt.column_text(7);
+        run.commit = stmt.column_text(8);
+        run.status = stmt.column_text(9);
+        run.reason = stmt.column_text(10);
+        run.created_ms = stmt.column_int(11);
+        run.finished_ms = stmt.column_int(12);
+        run.runner_pid = static_cast<int>(stmt.column_int(13));
+        auto options = parse(stmt.column_text(14), run_name(run.id) + " options");
+        if (!options) return std::unexpected(error(options.error()));
+        run.options = std::move(*options);
+        return run;
+    }
+
+    Result<StageRecord> read_stage(const sqlite::Statement& stmt) {
+        StageRecord stage;
+        stage.run_id = stmt.column_int(0);
+        stage.stage = stmt.column_text(1);
+        stage.status = stmt.column_text(2);
+        stage.reason = stmt.column_text(3);
+        stage.attempts = static_cast<int>(stmt.column_int(4));
+        if (!stmt.column_is_null(5)) stage.exit_code = static_cast<int>(stmt.column_int(5));
+        stage.signal = static_cast<int>(stmt.column_int(6));
+        stage.started_ms = stmt.column_int(7);
+        stage.finished_ms = stmt.column_int(8);
+        stage.duration_ms = stmt.column_int(9);
+        stage.max_rss_kb = stmt.column_int(10);
+        stage.log_path = stmt.column_text(11);
+        stage.allow_failure = stmt.column_int(12) != 0;
+        auto outputs =
+            parse(stmt.column_text(13), stage_name(stage.run_id, stage.stage) + " outputs");
+        if (!outputs) return std::unexpected(error(outputs.error()));
+        stage.outputs = std::move(*outputs);
+        auto report =
+            parse(stmt.column_text(14), stage_name(stage.run_id, stage.stage) + " report");
+        if (!report) return std::unexpected(error(report.error()));
+        stage.report = std::move(*report);
+        return stage;
+    }
+};
+
+namespace {
+
+// What every method answers on a moved-from Store, rather than crashing.
+std::unexpected<util::Error> moved_from() {
+    return fail(ErrorCode::internal, "use of a moved-from store::Store");
+}
+
+}  // namespace
+
+// ---- Opening -----------------------------------------------------------------------
+
+Result<Store> Store::open(const std::filesystem::path& path, const StoreOptions& options) {
+    if (path.has_parent_path()) {
+        std::error_code ec;
+        std::filesystem::create_directories(path.parent_path(), ec);
+        if (ec) {
+            return fail(ErrorCode::io,
+                        "cannot create " + path.parent_path().string() + ": " + ec.message());
+        }
+    }
+    auto db = sqlite::Connection::open(path);
+    if (!db) return std::unexpected(db.error());
+    auto context = [&](util::Error e) { return std::unexpected(with_context(e, path.string())); };
+
+    // Before anything that could take a lock: several sluice processes open at once.
+    sqlite3_busy_timeout(db->get(), static_cast<int>(options.busy_timeout.count()));
+
+    // Refuse a newer database before touching it (even the journal mode).
+    if (auto checked = check_not_newer(*db, path); !checked) {
+        return std::unexpected(checked.error());
+    }
+
+    // WAL is a property of the file, so only the first open switches it; readers then
+    // never block the runner's writes, nor it theirs.
+    auto mode = db->query_text("PRAGMA journal_mode");
+    if (!mode) return context(mode.error());
+    if (*mode != "wal") {
+        mode = switch_to_wal(*db, options.busy_timeout);
+        if (!mode) return context(mode.error());
+        if (*mode != "wal") {
+            return fail(ErrorCode::store, path.string() + ": cannot use WAL journal mode (got '" +
+                                              *mode + "'); is it on a network file system?");
+        }
+    }
+    // NORMAL in WAL mode: a commit is in the WAL file (the OS has it) when COMMIT
+    // returns, which survives kill -9 of the runner; only a power cut can lose the last
+    // commits, and never corrupts the file.
+    for (const char* pragma : {"PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"}) {
+        if (auto done = db->exec(pragma); !done) return context(done.error());
+    }
+    if (auto done = migrate(*db, path); !done) return std::unexpected(done.error());
+
+    return Store(std::make_unique<Impl>(path, std::move(*db), options.clock));
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+
+// ---- Runs --------------------------------------------------------------------------
+
+Result<RunId> Store::create_run(const NewRun& run) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    std::set<std::string_view> seen;
+    for (const auto& stage : run.stages) {
+        if (!seen.insert(stage).second) {
+            return fail(ErrorCode::internal,
+                        "run of " + run.pipeline + " lists stage '" + stage + "' twice");
+        }
+    }
+    auto& s = *impl_;
+    return s.write([&]() -> Result<RunId> {
+        auto now = s.now_ms();
+        auto self = current_process(s.boot_id);
+        auto insert = s.db.prepare(
+            "INSERT INTO runs(pipeline, file, yaml, workdir, trigger_name, event_name, branch, "
+            "commit_sha, status, options, created_ms, owner_pid, owner_start_ticks, "
+            "owner_boot_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, ?11, "
+            "?12, ?13)");
+        if (!insert) return std::unexpected(s.error(insert.error()));
+        insert->bind_text(1, run.pipeline);
+        insert->bind_text(2, run.file);
+        insert->bind_text(3, run.yaml);
+        insert->bind_text(4, run.workdir);
+        insert->bind_text(5, run.trigger);
+        insert->bind_text(6, run.event);
+        insert->bind_text(7, run.branch);
+        insert->bind_text(8, run.commit);
+        insert->bind_text(9, dump(run.options));
+        insert->bind_int(10, now);
+        insert->bind_int(11, self.pid);
+        insert->bind_int(12, self.start_ticks);
+        insert->bind_text(13, self.boot_id);
+        if (auto done = insert->run(); !done) {
+            return std::unexpected(s.error(with_context(done.error(), "creating a run")));
+        }
+        RunId id = sqlite3_last_insert_rowid(s.db.get());
+
+        auto stage = s.db.prepare(
+            "INSERT INTO stage_runs(run_id, position, stage, status) "
+            "VALUES(?1, ?2, ?3, 'pending')");
+        if (!stage) return std::unexpected(s.error(stage.error()));
+        for (std::size_t i = 0; i < run.stages.size(); ++i) {
+            stage->bind_int(1, id);
+            stage->bind_int(2, static_cast<std::int64_t>(i));
+            stage->bind_text(3, run.stages[i]);
+            if (auto done = stage->run(); !done) return std::unexpected(s.error(done.error()));
+            stage->reset();
+        }
+        return id;
+    });
+}
+
+Status Store::claim_run(RunId id) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    return s.write([&]() -> Status {
+        std::string status;
+        auto owner = s.owner_of(id, &status);
+        if (!owner) return std::unexpected(owner.error());
+        if (!*owner) return std::unexpected(s.missing(id, nullptr));
+        // Checked under the write lock, so of two `sluice resume`s only one wins.
+        if (status == "running" && !s.is_self(**owner) && process_alive(**owner, s.boot_id)) {
+            return fail(ErrorCode::conflict, run_name(id) + " is running under process " +
+                                                 std::to_string((*owner)->pid));
+        }
+        if (auto done = s.set_owner(id); !done) return std::unexpected(s.error(done.error()));
+        return {};
+    });
+}
+
+Status Store::finish_run(RunId id, const std::string& status, const std::string& reason) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    if (!is_run_status(status) || status == "running") {
+        return fail(ErrorCode::internal, "finish_run: '" + status + "' is not a run's end");
+    }
+    auto& s = *impl_;
+    return s.write([&]() -> Status {
+        auto now = s.now_ms();
+        bool waiting = status == "waiting";
+        auto stmt = s.db.prepare(
+            "UPDATE runs SET status = ?2, reason = ?3, finished_ms = ?4 WHERE id = ?1");
+        if (!stmt) return std::unexpected(s.error(stmt.error()));
+        stmt->bind_int(1, id);
+        stmt->bind_text(2, status);
+        stmt->bind_text(3, reason);
+        stmt->bind_int(4, waiting ? 0 : now);
+        if (auto done = stmt->run(); !done) return std::unexpected(s.error(done.error()));
+        if (sqlite3_changes(s.db.get()) == 0) return std::unexpected(s.missing(id, nullptr));
+        return {};
+    });
+}
+
+// ---- Stages ------------------------------------------------------------------------
+
+Status Store::start_stage(RunId id, const std::string& stage, const std::string& log_path) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    return s.write([&]() -> Status {
+        auto now = s.now_ms();
+        auto stmt = s.db.prepare(
+            "UPDATE stage_runs SET status = 'running', reason = '', attempts = attempts + 1, "
+            "exit_code = NULL, signal = 0, started_ms = ?3, finished_ms = 0, duration_ms = 0, "
+            "max_rss_kb = 0, log_path = ?4, allow_failure = 0, outputs = '{}', report = '{}' "
+            "WHERE run_id = ?1 AND stage = ?2");
+        if (!stmt) return std::unexpected(s.error(stmt.error()));
+        stmt->bind_int(1, id);
+        stmt->bind_text(2, stage);
+        stmt->bind_int(3, now);
+        stmt->bind_text(4, log_path);
+        if (auto done = stmt->run(); !done) return std::unexpected(s.error(done.error()));
+        if (sqlite3_changes(s.db.get()) == 0) return std::unexpected(s.missing(id, &stage));
+        return {};
+    });
+}
+
+Status Store::finish_stage(RunId id, const std::string& stage, const StageFinish& finish) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    if (!is_stage_status(finish.status)) {
+        return fail(ErrorCode::internal,
+                    "finish_stage: unknown stage status '" + finish.status + "'");
+    }
+    auto& s = *impl_;
+    return s.write([&]() -> Status {
+        auto now = s.now_ms();
+        auto stmt = s.db.prepare(
+            "UPDATE stage_runs SET status = ?3, reason = ?4, exit_code = ?5, signal = ?6, "
+            "finished_ms = ?7, duration_ms = ?8, max_rss_kb = ?9, allow_failure = ?10, "
+            "outputs = ?11, report = ?12 WHERE run_id = ?1 AND stage = ?2");
+        if (!stmt) return std::unexpected(s.error(stmt.error()));
+        stmt->bind_int(1, id);
+        stmt->bind_text(2, stage);
+        stmt->bind_text(3, finish.status);
+        stmt->bind_text(4, finish.reason);
+        stmt->bind_optional_int(5, finish.exit_code);
+        stmt->bind_int(6, finish.signal);
+        stmt->bind_int(7, now);
+        stmt->bind_int(8, finish.duration_ms);
+        stmt->bind_int(9, finish.max_rss_kb);
+        stmt->bind_int(10, finish.allow_failure ? 1 : 0);
+        stmt->bind_text(11, dump(finish.outputs));
+        stmt->bind_text(12, dump(finish.report));
+        if (auto done = stmt->run(); !done) return std::unexpected(s.error(done.error()));
+        if (sqlite3_changes(s.db.get()) == 0) return std::unexpected(s.missing(id, &stage));
+        return {};
+    });
+}
+
+Status Store::set_stage_status(RunId id, const std::string& stage, const std::string& status,
+                               const std::string& reason) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    if (!is_stage_status(status)) {
+        return fail(ErrorCode::internal, "set_stage_status: unknown stage status '" + status + "'");
+    }
+    auto& s = *impl_;
+    return s.write([&]() -> Status {
+        auto now = s.now_ms();
+        // pending/waiting are not an end: they clear finished_ms rather than set it.
+        bool ended = status != "pending" && status != "waiting" && status != "running";
+        auto stmt = s.db.prepare(
+            "UPDATE stage_runs SET status = ?3, reason = ?4, finished_ms = ?5 "
+            "WHERE run_id = ?1 AND stage = ?2");
+        if (!stmt) return std::unexpected(s.error(stmt.error()));
+        stmt->bind_int(1, id);
+        stmt->bind_text(2, stage);
+        stmt->bind_text(3, status);
+        stmt->bind_text(4, reason);
+        stmt->bind_int(5, ended ? now : 0);
+        if (auto done = stmt->run(); !done) return std::unexpected(s.error(done.error()));
+        if (sqlite3_changes(s.db.get()) == 0) return std::unexpected(s.missing(id, &stage));
+        return {};
+    });
+}
+
+// ---- Events ------------------------------------------------------------------------
+
+Status Store::add_event(RunId id, const std::string& stage, const std::string& type,
+                        const nlohmann::json& data) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    return s.write([&]() -> Status {
+        if (auto done = s.append_event(id, stage, type, data, s.now_ms()); !done) {
+            // The foreign key is what notices an unknown run.
+            if (sqlite3_extended_errcode(s.db.get()) == SQLITE_CONSTRAINT_FOREIGNKEY) {
+                return std::unexpected(s.missing(id, nullptr));
+            }
+            return std::unexpected(s.error(done.error()));
+        }
+        return {};
+    });
+}
+
+// ---- Reads -------------------------------------------------------------------------
+
+Result<std::optional<RunRecord>> Store::find_run(RunId id) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    auto stmt = s.db.prepare(std::string("SELECT ") + k_run_columns + " FROM runs WHERE id = ?1");
+    if (!stmt) return std::unexpected(s.error(stmt.error()));
+    stmt->bind_int(1, id);
+    auto row = stmt->step();
+    if (!row) return std::unexpected(s.error(row.error()));
+    if (!*row) return std::optional<RunRecord>();
+    auto run = s.read_run(*stmt);
+    if (!run) return std::unexpected(run.error());
+    return std::optional<RunRecord>(std::move(*run));
+}
+
+Result<std::vector<RunRecord>> Store::list_runs(int limit) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    auto stmt = s.db.prepare(std::string("SELECT ") + k_run_columns +
+                             " FROM runs ORDER BY id DESC LIMIT ?1");
+    if (!stmt) return std::unexpected(s.error(stmt.error()));
+    stmt->bind_int(1, limit > 0 ? limit : -1);  // a negative LIMIT is no limit
+    std::vector<RunRecord> runs;
+    while (true) {
+        auto row = stmt->step();
+        if (!row) return std::unexpected(s.error(row.error()));
+        if (!*row) break;
+        auto run = s.read_run(*stmt);
+        if (!run) return std::unexpected(run.error());
+        runs.push_back(std::move(*run));
+    }
+    return runs;
+}
+
+Result<std::vector<StageRecord>> Store::stages(RunId id) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    auto stmt = s.db.prepare(std::string("SELECT ") + k_stage_columns +
+                             " FROM stage_runs WHERE run_id = ?1 ORDER BY position");
+    if (!stmt) return std::unexpected(s.error(stmt.error()));
+    stmt->bind_int(1, id);
+    std::vector<StageRecord> stages;
+    while (true) {
+        auto row = stmt->step();
+        if (!row) return std::unexpected(s.error(row.error()));
+        if (!*row) break;
+        auto stage = s.read_stage(*stmt);
+        if (!stage) return std::unexpected(stage.error());
+        stages.push_back(std::move(*stage));
+    }
+    return stages;
+}
+
+Result<std::optional<StageRecord>> Store::find_stage(RunId id, const std::string& stage) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    auto stmt = s.db.prepare(std::string("SELECT ") + k_stage_columns +
+                             " FROM stage_runs WHERE run_id = ?1 AND stage = ?2");
+    if (!stmt) return std::unexpected(s.error(stmt.error()));
+    stmt->bind_int(1, id);
+    stmt->bind_text(2, stage);
+    auto row = stmt->step();
+    if (!row) return std::unexpected(s.error(row.error()));
+    if (!*row) return std::optional<StageRecord>();
+    auto record = s.read_stage(*stmt);
+    if (!record) return std::unexpected(record.error());
+    return std::optional<StageRecord>(std::move(*record));
+}
+
+Result<std::vector<EventRecord>> Store::events(RunId id, std::int64_t after_id) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    auto stmt = s.db.prepare(
+        "SELECT id, run_id, stage, at_ms, type, data FROM events "
+        "WHERE run_id = ?1 AND id > ?2 ORDER BY id");
+    if (!stmt) return std::unexpected(s.error(stmt.error()));
+    stmt->bind_int(1, id);
+    stmt->bind_int(2, after_id);
+    std::vector<EventRecord> events;
+    while (true) {
+        auto row = stmt->step();
+        if (!row) return std::unexpected(s.error(row.error()));
+        if (!*row) break;
+        EventRecord event;
+        event.id = stmt->column_int(0);
+        event.run_id = stmt->column_int(1);
+        event.stage = stmt->column_text(2);
+        event.at_ms = stmt->column_int(3);
+        event.type = stmt->column_text(4);
+        auto data = parse(stmt->column_text(5), "event " + std::to_string(event.id) + " data");
+        if (!data) return std::unexpected(s.error(data.error()));
+        event.data = std::move(*data);
+        events.push_back(std::move(event));
+    }
+    return events;
+}
+
+// ---- Liveness ----------------------------------------------------------------------
+
+Result<std::vector<RunId>> Store::mark_interrupted() {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    // Candidates: running runs, and any run with a running stage. Both lookups go
+    // through the partial indexes, so this stays cheap however long the history is.
+    constexpr const char* k_candidates =
+        "SELECT id, owner_pid, owner_start_ticks, owner_boot_id FROM runs "
+        "WHERE status = 'running' OR id IN "
+        "(SELECT run_id FROM stage_runs WHERE status = 'running') ORDER BY id";
+    auto find_dead = [&]() -> Result<std::vector<std::pair<RunId, int>>> {
+        auto stmt = s.db.prepare(k_candidates);
+        if (!stmt) return std::unexpected(s.error(stmt.error()));
+        std::vector<std::pair<RunId, int>> dead;
+        while (true) {
+            auto row = stmt->step();
+            if (!row) return std::unexpected(s.error(row.error()));
+            if (!*row) break;
+            ProcessIdentity owner{static_cast<int>(stmt->column_int(1)), stmt->column_int(2),
+                                  stmt->column_text(3)};
+            if (!process_alive(owner, s.boot_id)) dead.emplace_back(stmt->column_int(0), owner.pid);
+        }
+        return dead;
+    };
+
+    // First without the write lock: nearly always nothing is stale.
+    auto dead = find_dead();
+    if (!dead) return std::unexpected(dead.error());
+    if (dead->empty()) return std::vector<RunId>();
+
+    return s.write([&]() -> Result<std::vector<RunId>> {
+        // Again under the lock: another process may have claimed or marked them since.
+        auto still_dead = find_dead();
+        if (!still_dead) return std::unexpected(still_dead.error());
+        std::vector<RunId> marked;
+        auto now = s.now_ms();
+        for (auto [id, pid] : *still_dead) {
+            std::string reason = "runner process " + std::to_string(pid) + " is gone";
+            auto stages = s.db.prepare(
+                "UPDATE stage_runs SET status = 'interrupted', reason = ?2, finished_ms = ?3 "
+                "WHERE run_id = ?1 AND status = 'running' RETURNING stage");
+            if (!stages) return std::unexpected(s.error(stages.error()));
+            stages->bind_int(1, id);
+            stages->bind_text(2, reason);
+            stages->bind_int(3, now);
+            std::vector<std::string> stage_names;
+            while (true) {
+                auto row = stages->step();
+                if (!row) return std::unexpected(s.error(row.error()));
+                if (!*row) break;
+                stage_names.push_back(stages->column_text(0));
+            }
+            auto run = s.db.prepare(
+                "UPDATE runs SET status = 'interrupted', reason = ?2, finished_ms = ?3 "
+                "WHERE id = ?1 AND status = 'running'");
+            if (!run) return std::unexpected(s.error(run.error()));
+            run->bind_int(1, id);
+            run->bind_text(2, reason);
+            run->bind_int(3, now);
+            if (auto done = run->run(); !done) return std::unexpected(s.error(done.error()));
+            bool run_marked = sqlite3_changes(s.db.get()) > 0;
+
+            for (const auto& stage : stage_names) {
+                nlohmann::json data = {{"reason", reason}, {"pid", pid}};
+                if (auto done =
+                        s.append_event(id, stage, event_type::k_stage_interrupted, data, now);
+                    !done) {
+                    return std::unexpected(s.error(done.error()));
+                }
+            }
+            if (run_marked) {
+                nlohmann::json data = {{"reason", reason}, {"pid", pid}, {"stages", stage_names}};
+                if (auto done = s.append_event(id, "", event_type::k_run_interrupted, data, now);
+                    !done) {
+                    return std::unexpected(s.error(done.error()));
+                }
+            }
+            if (run_marked || !stage_names.empty()) marked.push_back(id);
+        }
+        return marked;
+    });
+}
+
+Result<bool> Store::owner_alive(RunId id) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    auto owner = s.owner_of(id, nullptr);
+    if (!owner) return std::unexpected(owner.error());
+    if (!*owner) return std::unexpected(s.missing(id, nullptr));
+    return process_alive(**owner, s.boot_id);
+}
+
+}  // namespace sluice::store
