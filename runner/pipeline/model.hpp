@@ -31,13 +31,17 @@ struct Retry {
     Millis max_delay{60'000};
 };
 
-// `on:` — which events start the pipeline at all.
+// `on:` — which events start the pipeline at all. An empty push_branches or
+// merge_request_targets (set, but no globs) means every branch: `on: push`,
+// `on: [push, merge_request]` and `push: {}` are written that way. `push:` with only
+// `tags:` leaves push_branches unset: branch pushes do not start the pipeline.
 struct Triggers {
     bool any = true;                                    // no `on:`: every event
     std::optional<std::vector<std::string>> push_branches;       // set => push runs
     std::optional<std::vector<std::string>> merge_request_targets;
     bool manual = true;                                 // `sluice run` by hand
     std::vector<std::string> tags;                      // push of these tag globs
+    bool all_tags = false;                              // push of any tag (`on: push`)
 };
 
 // A stage's `when:` — whether it runs for a given event (recorded `skipped` if not).
@@ -90,6 +94,7 @@ struct Stage {
 
     std::vector<std::string> inputs;
     std::vector<std::string> outputs;
+    bool cache = true;                        // `cache: false`: run even when inputs are unchanged
     std::optional<std::string> metrics;
     std::map<std::string, std::string> reports;  // e.g. junit: reports/unit.xml
 
