@@ -24,3 +24,14 @@ struct CommitInfo {
 util::Result<std::optional<CommitInfo>> head_commit(const std::filesystem::path& dir);
 
 }  // namespace sluice::git
+
+namespace sluice::git {
+
+// The working directory root of the repository containing dir; nullopt outside one.
+std::optional<std::filesystem::path> work_tree_root(const std::filesystem::path& dir);
+
+// Adds `pattern` to the repository's .git/info/exclude unless it is listed already,
+// so sluice's state directory never shows in `git status`.
+util::Status exclude_in_repository(const std::filesystem::path& root, const std::string& pattern);
+
+}  // namespace sluice::git

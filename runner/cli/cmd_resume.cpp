@@ -1,0 +1,35 @@
+// `sluice resume RUN`: finish a run that was interrupted, failed or cancelled, re-running
+// only the stages that did not pass (their outputs are kept for the others).
+#include "runner/cli/commands.hpp"
+#include "runner/cli/run_driver.hpp"
+
+namespace sluice::cli {
+
+void add_resume_command(CLI::App& app, const GlobalOptions& global, int& exit_status) {
+    auto* cmd = app.add_subcommand("resume", "Re-run the stages of a run that did not pass");
+    auto id_text = std::make_shared<std::string>();
+    auto jobs = std::make_shared<int>(0);
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("RUN", *id_text, "The run's id")->required();
+    cmd->add_option("-j,--jobs", *jobs, "Stages to run at once (default: as the run had)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_flag("--json", *json, "One JSON event per line instead of text");
+    cmd->callback([&global, &exit_status, id_text, jobs, json] {
+        auto id = parse_run_id(*id_text);
+        if (!id) {
+            exit_status = report_error(
+                {util::ErrorCode::bad_input, "`" + *id_text + "` is not a run id", {}});
+            return;
+        }
+        auto session = open_session(global, std::filesystem::current_path());
+        if (!session) {
+            exit_status = report_error(session.error());
+            return;
+        }
+        exit_status = drive_run(global, *session, *json, [&](engine::Engine& engine) {
+            return engine.resume(*id, *jobs);
+        });
+    });
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,16 @@
+// What `sluice run` and `sluice resume` share: the executor, the reporter, the engine,
+// and the mapping of a run's end to the exit status.
+#pragma once
+
+#include <functional>
+
+#include "runner/cli/session.hpp"
+#include "runner/engine/engine.hpp"
+
+namespace sluice::cli {
+
+// Builds the engine for this process and calls `start` with it; returns the exit status.
+int drive_run(const GlobalOptions& global, Session& session, bool json,
+              const std::function<util::Result<engine::RunEnd>(engine::Engine&)>& start);
+
+}  // namespace sluice::cli

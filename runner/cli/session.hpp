@@ -1,0 +1,38 @@
+// What every subcommand starts from: the state directory and the run store, opened
+// with runs of dead runners already marked `interrupted`.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "runner/engine/state_dir.hpp"
+#include "runner/store/store.hpp"
+
+namespace sluice::cli {
+
+struct GlobalOptions {
+    std::string state;       // --state DIR (empty: SLUICE_HOME, then the default)
+    bool no_color = false;   // --no-color (NO_COLOR is honoured too)
+};
+
+struct Session {
+    engine::StateDir state;
+    store::Store store;
+};
+
+util::Result<Session> open_session(const GlobalOptions& options,
+                                   const std::filesystem::path& project_dir);
+
+// Whether to colour output written to fd.
+bool use_color(const GlobalOptions& options, int fd);
+
+// Prints an error as `sluice: message` (or `FILE:LINE:COL: message`) to stderr and
+// returns the exit status its code maps to.
+int report_error(const util::Error& error);
+
+// Parses a run id argument ("12"); nullopt when it is not one.
+std::optional<store::RunId> parse_run_id(const std::string& text);
+
+}  // namespace sluice::cli

@@ -1,0 +1,159 @@
+// Starting a run, resuming one, and the runner environment handed to stages.
+#include "runner/engine/engine.hpp"
+
+#include <unistd.h>
+
+#include "runner/engine/run_execution.hpp"
+#include "runner/pipeline/loader.hpp"
+#include "runner/plan/plan.hpp"
+
+extern char** environ;
+
+namespace sluice::engine {
+
+namespace {
+
+report::StageFinished record_of(const store::StageRecord& r) {
+    report::StageFinished f;
+    f.stage = r.stage;
+    f.status = r.status;
+    f.reason = r.reason;
+    f.attempt = r.attempts;
+    f.exit_code = r.exit_code;
+    f.signal = r.signal;
+    f.duration_ms = r.duration_ms;
+    f.max_rss_kb = r.max_rss_kb;
+    f.allow_failure = r.allow_failure;
+    f.outputs = r.outputs;
+    f.report = r.report;
+    return f;
+}
+
+// Every included stage must be of a kind this sluice can run: checked before anything
+// starts, so a run never half-happens for want of a kind.
+util::Status check_kinds(const pipeline::Pipeline& p, const std::vector<bool>& included,
+                         const stages::KindRegistry& kinds) {
+    for (std::size_t i = 0; i < p.stages.size(); ++i) {
+        const auto& stage = p.stages[i];
+        if (!included[i] || kinds.find(stage.kind) != nullptr) continue;
+        return util::fail(util::ErrorCode::bad_input,
+                          "stage " + stage.name + " is of kind " + pipeline::to_string(stage.kind) +
+                              ", which this version of sluice cannot run yet",
+                          {p.file, stage.pos.line, stage.pos.column});
+    }
+    return {};
+}
+
+}  // namespace
+
+util::Result<RunEnd> Engine::run(const RunRequest& request) {
+    const pipeline::Pipeline& p = request.pipeline;
+    auto included = plan::select_stages(p, request.only);
+    if (!included) return std::unexpected(included.error());
+    if (auto st = check_kinds(p, *included, deps_.kinds); !st) return std::unexpected(st.error());
+
+    store::NewRun new_run;
+    new_run.pipeline = p.name;
+    new_run.file = p.file;
+    new_run.yaml = request.yaml;
+    new_run.workdir = request.workspace.string();
+    new_run.trigger = request.trigger;
+    new_run.event = request.event;
+    if (request.commit) {
+        new_run.branch = request.commit->branch;
+        new_run.commit = request.commit->sha;
+    }
+    new_run.options = {{"jobs", request.jobs}, {"only", request.only}};
+    for (std::size_t i = 0; i < p.stages.size(); ++i) {
+        if ((*included)[i]) new_run.stages.push_back(p.stages[i].name);
+    }
+    auto id = deps_.store.create_run(new_run);
+    if (!id) return std::unexpected(id.error());
+
+    std::vector<StageStart> starts(p.stages.size());
+    for (std::size_t i = 0; i < p.stages.size(); ++i) starts[i].included = (*included)[i];
+    RunFacts facts{*id, request.trigger, request.event, request.commit, request.workspace,
+                   request.jobs, false};
+    RunExecution execution(deps_, p, std::move(facts), std::move(starts));
+    return execution.execute();
+}
+
+util::Result<RunEnd> Engine::resume(store::RunId id, int jobs) {
+    auto found = deps_.store.find_run(id);
+    if (!found) return std::unexpected(found.error());
+    if (!*found) {
+        return util::fail(util::ErrorCode::not_found, "no run " + std::to_string(id));
+    }
+    const store::RunRecord& run = **found;
+    if (run.status == "passed") {
+        return util::fail(util::ErrorCode::conflict,
+                          "run " + std::to_string(id) + " passed; there is nothing to resume");
+    }
+    auto alive = deps_.store.owner_alive(id);
+    if (!alive) return std::unexpected(alive.error());
+    if ((run.status == "running" || run.status == "waiting") && *alive) {
+        return util::fail(util::ErrorCode::conflict,
+                          "run " + std::to_string(id) + " is still running (runner pid " +
+                              std::to_string(run.runner_pid) + ")");
+    }
+    auto loaded = pipeline::load_pipeline_string(run.yaml, run.file);
+    if (!loaded) {
+        return util::fail(util::ErrorCode::bad_input,
+                          "the pipeline stored with run " + std::to_string(id) +
+                              " no longer loads: " + loaded.error().front().to_string());
+    }
+    auto records = deps_.store.stages(id);
+    if (!records) return std::unexpected(records.error());
+
+    const pipeline::Pipeline& p = *loaded;
+    std::vector<StageStart> starts(p.stages.size());
+    std::vector<bool> included(p.stages.size(), false);
+    for (std::size_t i = 0; i < p.stages.size(); ++i) {
+        starts[i].included = false;
+        for (const auto& r : *records) {
+            if (r.stage != p.stages[i].name) continue;
+            starts[i].included = included[i] = true;
+            if (r.status == "passed" || (r.status == "failed" && r.allow_failure)) {
+                starts[i].preset = r.status == "passed" ? sched::State::passed
+                                                        : sched::State::failed;
+                starts[i].outputs = r.outputs;
+                starts[i].record = record_of(r);
+            }
+        }
+    }
+    if (auto st = check_kinds(p, included, deps_.kinds); !st) return std::unexpected(st.error());
+    if (auto st = deps_.store.claim_run(id); !st) return std::unexpected(st.error());
+    for (std::size_t i = 0; i < p.stages.size(); ++i) {
+        if (!starts[i].included || starts[i].preset) continue;
+        if (auto st = deps_.store.set_stage_status(id, p.stages[i].name, "pending", "resumed");
+            !st) {
+            return std::unexpected(st.error());
+        }
+    }
+
+    std::optional<git::CommitInfo> commit;
+    if (!run.commit.empty()) {
+        git::CommitInfo c;
+        c.sha = run.commit;
+        c.short_sha = run.commit.substr(0, 8);
+        c.branch = run.branch;
+        commit = c;
+    }
+    int run_jobs = jobs > 0 ? jobs : run.options.value("jobs", 1);
+    RunFacts facts{id, run.trigger, run.event, commit, run.workdir, run_jobs, true};
+    RunExecution execution(deps_, p, std::move(facts), std::move(starts));
+    return execution.execute();
+}
+
+exec::Environment current_environment() {
+    exec::Environment env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        std::string entry = *e;
+        auto eq = entry.find('=');
+        if (eq == std::string::npos) continue;
+        env.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+    }
+    return env;
+}
+
+}  // namespace sluice::engine

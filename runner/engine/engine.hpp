@@ -1,0 +1,69 @@
+// The engine runs one pipeline run from plan to record: it asks the scheduler what
+// may start, prepares each stage through its kind, starts it on the process runner,
+// and writes every state change to the store and the reporter as it happens.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runner/engine/state_dir.hpp"
+#include "runner/exec/process.hpp"
+#include "runner/git/head.hpp"
+#include "runner/pipeline/model.hpp"
+#include "runner/report/reporter.hpp"
+#include "runner/store/store.hpp"
+#include "runner/util/clock.hpp"
+#include "stages/stage_kind.hpp"
+
+namespace sluice::engine {
+
+struct RunRequest {
+    pipeline::Pipeline pipeline;
+    std::string yaml;                    // the text it was loaded from (stored for resume)
+    std::filesystem::path workspace;     // where stages run
+    int jobs = 1;
+    std::vector<std::string> only;       // --only: these stages and what they need
+    std::string trigger = "local";
+    std::string event = "manual";
+    std::optional<git::CommitInfo> commit;
+};
+
+struct RunEnd {
+    store::RunId id = 0;
+    std::string status;                  // passed, failed, cancelled
+};
+
+// What the engine needs from the world, passed in (no globals).
+struct EngineDeps {
+    store::Store& store;
+    exec::ProcessRunner& runner;
+    report::Reporter& reporter;
+    const util::Clock& clock;
+    const stages::KindRegistry& kinds;
+    StateDir state;
+    // The runner's own environment: only PATH, HOME, LANG, TERM and TMPDIR (and what
+    // a stage's inherit_env names) reach stages.
+    exec::Environment runner_env;
+};
+
+class Engine {
+public:
+    explicit Engine(EngineDeps deps) : deps_(std::move(deps)) {}
+
+    // Starts and runs a new run to its end. Errors are bad input found before any stage
+    // started (e.g. --only naming an unknown stage) or a store failure.
+    util::Result<RunEnd> run(const RunRequest& request);
+
+    // Re-runs the stages of an earlier run that did not pass, keeping those that did.
+    util::Result<RunEnd> resume(store::RunId id, int jobs);
+
+private:
+    EngineDeps deps_;
+};
+
+// The runner environment of this process (for EngineDeps::runner_env).
+exec::Environment current_environment();
+
+}  // namespace sluice::engine

@@ -1,0 +1,446 @@
+// The run loop: start what the scheduler allows, record what happens, until done.
+#include "runner/engine/run_execution.hpp"
+
+#include <algorithm>
+
+#include "runner/engine/stage_outputs.hpp"
+#include "runner/exec/log_writer.hpp"
+#include "runner/pipeline/expressions.hpp"
+
+namespace sluice::engine {
+
+using namespace std::chrono_literals;
+
+namespace {
+// How often the loop wakes while stages run, so the live view's timers move.
+constexpr auto k_tick = 250ms;
+
+void set_var(exec::Environment& env, const std::string& key, std::string value) {
+    for (auto& [k, v] : env) {
+        if (k == key) {
+            v = std::move(value);
+            return;
+        }
+    }
+    env.emplace_back(key, std::move(value));
+}
+
+const std::string* find_var(const exec::Environment& env, const std::string& key) {
+    for (const auto& [k, v] : env) {
+        if (k == key) return &v;
+    }
+    return nullptr;
+}
+}  // namespace
+
+struct RunExecution::Slot {
+    bool included = true;
+    bool recorded = false;   // its final state is in the store
+    bool active = false;     // a process is running for it
+    exec::ProcessId process = 0;
+    std::unique_ptr<exec::LogWriter> log;
+    std::unique_ptr<stages::StageContext> context;
+    nlohmann::json outputs = nlohmann::json::object();
+    report::StageFinished record;
+    util::SteadyTime started{};
+};
+
+RunExecution::RunExecution(EngineDeps& deps, const pipeline::Pipeline& pipeline, RunFacts facts,
+                           std::vector<StageStart> starts)
+    : deps_(deps),
+      pipeline_(pipeline),
+      facts_(std::move(facts)),
+      scheduler_(
+          [&] {
+              std::vector<sched::StagePolicy> policies;
+              for (const auto& stage : pipeline.stages) {
+                  sched::StagePolicy p;
+                  for (const auto& need : stage.needs) p.needs.push_back(pipeline.index_of(need));
+                  auto retry = pipeline.retry_of(stage);
+                  p.retries = retry.max;
+                  p.retry_delay = retry.delay;
+                  p.retry_max_delay = retry.max_delay;
+                  p.allow_failure = stage.allow_failure;
+                  policies.push_back(std::move(p));
+              }
+              return policies;
+          }(),
+          facts_.jobs) {
+    for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
+        auto slot = std::make_unique<Slot>();
+        const StageStart& start = starts[i];
+        slot->included = start.included;
+        slot->record = start.record;
+        slot->record.stage = pipeline.stages[i].name;
+        slot->record.allow_failure = pipeline.stages[i].allow_failure;
+        int s = static_cast<int>(i);
+        if (!start.included) {
+            scheduler_.exclude(s);
+        } else if (start.preset) {
+            scheduler_.preset(s, *start.preset, start.reason);
+            slot->outputs = start.outputs;
+            slot->recorded = true;
+        }
+        slots_.push_back(std::move(slot));
+    }
+}
+
+RunExecution::~RunExecution() = default;
+
+void RunExecution::check(const util::Status& status) {
+    if (status || store_error_) return;
+    store_error_ = status.error();
+    if (!cancelling_) cancel("the run store failed: " + status.error().message);
+}
+
+util::Result<RunEnd> RunExecution::execute() {
+    auto run_start = deps_.clock.now();
+    for (const auto& dir : {deps_.state.log_file(facts_.id, "_").parent_path(),
+                            deps_.state.output_file(facts_.id, "_").parent_path()}) {
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) {
+            return util::fail(util::ErrorCode::io,
+                              "cannot create " + dir.string() + ": " + ec.message());
+        }
+    }
+    int planned = 0;
+    for (const auto& slot : slots_) planned += slot->included ? 1 : 0;
+    std::string sha = facts_.commit ? facts_.commit->sha : "";
+    deps_.reporter.run_started({facts_.id, pipeline_.name, sha, facts_.event, planned,
+                                facts_.resumed});
+    check(deps_.store.add_event(facts_.id, "", facts_.resumed ? "run_resumed" : "run_started",
+                                {{"stages", planned}, {"jobs", facts_.jobs}}));
+
+    while (true) {
+        if (!cancelling_ && deps_.runner.stop_requested()) cancel("cancelled by a signal");
+        bool started = false;
+        if (!cancelling_) {
+            for (int s : scheduler_.take_ready(deps_.clock.now())) {
+                start_stage(s);
+                started = true;
+            }
+        }
+        if (scheduler_.done() && deps_.runner.running() == 0) break;
+        if (started && deps_.runner.running() == 0) continue;  // all concluded at once
+        std::optional<util::SteadyTime> deadline = scheduler_.next_wakeup();
+        if (deps_.runner.running() > 0) {
+            auto tick = deps_.clock.now() + k_tick;
+            if (!deadline || tick < *deadline) deadline = tick;
+        } else if (!deadline) {
+            // Nothing runs, nothing is due, yet stages remain: cannot happen with a
+            // validated DAG; stop rather than spin.
+            cancel("internal error: no stage can start");
+            continue;
+        }
+        deps_.runner.wait_until(deadline);
+        deps_.reporter.tick();
+    }
+
+    std::string status = cancelling_              ? "cancelled"
+                         : scheduler_.succeeded() ? "passed"
+                                                  : "failed";
+    if (store_error_) status = "failed";
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deps_.clock.now() - run_start);
+    check(deps_.store.finish_run(facts_.id, status));
+    check(deps_.store.add_event(facts_.id, "", "run_finished",
+                                {{"status", status}, {"duration_ms", ms.count()}}));
+    report::RunFinished end{facts_.id, status, ms.count(), {}};
+    for (const auto& slot : slots_) {
+        if (slot->included) end.stages.push_back(slot->record);
+    }
+    deps_.reporter.run_finished(end);
+    if (store_error_) return std::unexpected(*store_error_);
+    return RunEnd{facts_.id, status};
+}
+
+void RunExecution::start_stage(int s) {
+    Slot& slot = *slots_[static_cast<std::size_t>(s)];
+    const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    int attempt = scheduler_.attempts(s);
+    slot.record = {};
+    slot.record.stage = stage.name;
+    slot.record.attempt = attempt;
+    slot.record.allow_failure = stage.allow_failure;
+    slot.started = deps_.clock.now();
+    slot.outputs = nlohmann::json::object();
+
+    auto log_path = deps_.state.log_file(facts_.id, stage.name);
+    auto output_path = deps_.state.output_file(facts_.id, stage.name);
+    check(deps_.store.start_stage(facts_.id, stage.name, log_path.string()));
+    check(deps_.store.add_event(facts_.id, stage.name, "stage_started", {{"attempt", attempt}}));
+    deps_.reporter.stage_started(stage.name, attempt);
+
+    std::error_code ec;
+    std::filesystem::remove(output_path, ec);
+
+    const stages::StageKind* kind = deps_.kinds.find(stage.kind);
+    if (kind == nullptr) {
+        conclude(s, false, std::string("this sluice cannot run stages of kind ") +
+                               pipeline::to_string(stage.kind),
+                 nullptr, {});
+        return;
+    }
+    auto env = environment_for(s);
+    if (!env) return conclude(s, false, env.error().message, nullptr, {});
+    std::vector<std::string> lines;
+    for (const auto& line : stage.run) {
+        auto resolved = resolve(s, line);
+        if (!resolved) return conclude(s, false, resolved.error().message, nullptr, {});
+        lines.push_back(std::move(*resolved));
+    }
+    auto config = resolve_json(s, stage.config);
+    if (!config) return conclude(s, false, config.error().message, nullptr, {});
+
+    slot.context = std::make_unique<stages::StageContext>(stages::StageContext{
+        pipeline_, stage, facts_.workspace, std::move(*env), std::move(lines),
+        std::move(*config), pipeline_.timeout_of(stage), attempt});
+    auto spec = kind->prepare(*slot.context);
+    if (!spec) return conclude(s, false, spec.error().message, nullptr, {});
+    if (!*spec) {
+        auto result = kind->finish(*slot.context, nullptr);
+        return conclude(s, result.ok, result.reason, nullptr, std::move(result.report));
+    }
+
+    auto log = exec::LogWriter::open(log_path, attempt > 1);
+    if (!log) return conclude(s, false, log.error().message, nullptr, {});
+    slot.log = std::make_unique<exec::LogWriter>(std::move(*log));
+    slot.active = true;
+    slot.process = deps_.runner.start(
+        **spec,
+        [this, &slot](exec::Stream stream, std::string_view bytes) {
+            slot.log->write(stream, bytes);
+            deps_.reporter.stage_output(slot.record.stage, stream == exec::Stream::err, bytes);
+        },
+        [this, s](exec::ProcessId, const exec::ProcessOutcome& outcome) { on_exit(s, outcome); });
+}
+
+void RunExecution::on_exit(int s, const exec::ProcessOutcome& outcome) {
+    Slot& slot = *slots_[static_cast<std::size_t>(s)];
+    slot.active = false;
+    if (slot.log) {
+        check(slot.log->close());
+        slot.log.reset();
+    }
+    const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    const stages::StageKind* kind = deps_.kinds.find(stage.kind);
+    stages::StageResult result = kind->finish(*slot.context, &outcome);
+    auto outputs = read_stage_outputs(deps_.state.output_file(facts_.id, stage.name));
+    if (outputs) {
+        slot.outputs = std::move(*outputs);
+    } else if (result.ok) {
+        result.ok = false;
+        result.reason = outputs.error().message;
+    }
+    conclude(s, result.ok, result.reason, &outcome, std::move(result.report));
+}
+
+void RunExecution::conclude(int s, bool ok, std::string reason,
+                            const exec::ProcessOutcome* outcome, nlohmann::json report) {
+    Slot& slot = *slots_[static_cast<std::size_t>(s)];
+    const std::string& name = slot.record.stage;
+    auto& rec = slot.record;
+    rec.reason = std::move(reason);
+    rec.report = std::move(report);
+    rec.outputs = slot.outputs;
+    if (outcome != nullptr) {
+        if (!outcome->start_failed && !outcome->timed_out && !outcome->cancelled &&
+            outcome->signal == 0) {
+            rec.exit_code = outcome->exit_code;
+        }
+        rec.signal = outcome->signal;
+        rec.duration_ms = outcome->duration.count();
+        rec.max_rss_kb = outcome->max_rss_kb;
+    } else {
+        rec.duration_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deps_.clock.now() - slot.started)
+                .count();
+    }
+
+    std::optional<util::SteadyTime> retry_at;
+    if (cancelling_) {
+        rec.status = "cancelled";
+        if (rec.reason.empty() || (outcome != nullptr && outcome->cancelled)) {
+            rec.reason = cancel_reason_;
+        }
+    } else {
+        retry_at = scheduler_.finished(s, ok, deps_.clock.now());
+        rec.status = sched::to_string(scheduler_.state(s));
+    }
+    if (retry_at) {
+        auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         *retry_at - deps_.clock.now()).count();
+        rec.status = "failed";
+        check(deps_.store.set_stage_status(facts_.id, name, "pending",
+                                           "attempt " + std::to_string(rec.attempt) +
+                                               " failed (" + rec.reason + "), retrying"));
+        check(deps_.store.add_event(facts_.id, name, "stage_retrying",
+                                    {{"attempt", rec.attempt},
+                                     {"reason", rec.reason},
+                                     {"retry_in_ms", delay}}));
+        deps_.reporter.stage_retrying(rec, delay);
+        return;
+    }
+    store::StageFinish finish{rec.status,      rec.reason,     rec.exit_code,
+                              rec.signal,      rec.duration_ms, rec.max_rss_kb,
+                              rec.outputs,     rec.report,      rec.allow_failure};
+    check(deps_.store.finish_stage(facts_.id, name, finish));
+    nlohmann::json data = {{"status", rec.status}, {"attempt", rec.attempt},
+                           {"duration_ms", rec.duration_ms}};
+    if (rec.exit_code) data["exit_code"] = *rec.exit_code;
+    if (rec.signal != 0) data["signal"] = rec.signal;
+    if (!rec.reason.empty()) data["reason"] = rec.reason;
+    check(deps_.store.add_event(facts_.id, name, "stage_finished", data));
+    slot.recorded = true;
+    deps_.reporter.stage_finished(rec);
+    if (!ok) record_settled();
+}
+
+void RunExecution::record_settled() {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        Slot& slot = *slots_[i];
+        int s = static_cast<int>(i);
+        if (!slot.included || slot.recorded || slot.active) continue;
+        sched::State state = scheduler_.state(s);
+        if (state != sched::State::skipped && state != sched::State::cancelled) continue;
+        auto& rec = slot.record;
+        rec.status = sched::to_string(state);
+        if (state == sched::State::skipped) {
+            int by = scheduler_.blocked_by(s);
+            std::string need = by >= 0 ? pipeline_.stages[static_cast<std::size_t>(by)].name : "?";
+            sched::State need_state = by >= 0 ? scheduler_.state(by) : sched::State::failed;
+            rec.reason = "needs " + need + ", which " +
+                         (need_state == sched::State::failed ? "failed" : "was skipped");
+        } else {
+            rec.reason = scheduler_.reason(s);
+        }
+        check(deps_.store.set_stage_status(facts_.id, rec.stage, rec.status, rec.reason));
+        check(deps_.store.add_event(facts_.id, rec.stage, "stage_finished",
+                                    {{"status", rec.status}, {"reason", rec.reason}}));
+        slot.recorded = true;
+        deps_.reporter.stage_finished(rec);
+    }
+}
+
+void RunExecution::cancel(const std::string& reason) {
+    cancelling_ = true;
+    cancel_reason_ = reason;
+    for (auto& slot : slots_) {
+        if (slot->active) deps_.runner.cancel(slot->process);
+    }
+    scheduler_.cancel_all(reason);
+    record_settled();
+}
+
+std::optional<std::string> RunExecution::lookup(int s, std::string_view name) const {
+    auto starts = [&](std::string_view prefix) { return name.substr(0, prefix.size()) == prefix; };
+    if (starts("vars.")) {
+        std::string var(name.substr(5));
+        for (const auto& [key, value] : pipeline_.variables) {
+            if (key == var) {
+                auto resolved = resolve(s, value);
+                return resolved ? std::optional(*resolved) : std::nullopt;
+            }
+        }
+        return std::nullopt;
+    }
+    if (starts("commit.")) {
+        if (!facts_.commit) return std::string();
+        const git::CommitInfo& c = *facts_.commit;
+        std::string_view field = name.substr(7);
+        if (field == "sha") return c.sha;
+        if (field == "short") return c.short_sha;
+        if (field == "branch") return c.branch;
+        if (field == "tag") return c.tag;
+        if (field == "author") return c.author;
+        if (field == "message") return c.message;
+        return std::nullopt;
+    }
+    if (name == "run.id") return std::to_string(facts_.id);
+    if (name == "run.event") return facts_.event;
+    if (name == "pipeline.name") return pipeline_.name;
+    if (starts("stages.")) {
+        auto rest = name.substr(7);
+        auto dot = rest.find(".outputs.");
+        if (dot == std::string_view::npos) return std::nullopt;
+        int other = pipeline_.index_of(std::string(rest.substr(0, dot)));
+        if (other < 0) return std::nullopt;
+        const auto& outputs = slots_[static_cast<std::size_t>(other)]->outputs;
+        auto it = outputs.find(std::string(rest.substr(dot + 9)));
+        if (it == outputs.end() || !it->is_string()) return std::nullopt;
+        return it->get<std::string>();
+    }
+    return std::nullopt;
+}
+
+util::Result<std::string> RunExecution::resolve(int s, const std::string& text) const {
+    if (text.find("${{") == std::string::npos) return text;
+    auto out = pipeline::interpolate(text, [&](std::string_view name) { return lookup(s, name); });
+    if (!out) {
+        return util::fail(util::ErrorCode::bad_input,
+                          "cannot resolve an expression: " + out.error().message);
+    }
+    return *out;
+}
+
+util::Result<nlohmann::json> RunExecution::resolve_json(int s, const nlohmann::json& value) const {
+    if (value.is_string()) {
+        auto r = resolve(s, value.get<std::string>());
+        if (!r) return std::unexpected(r.error());
+        return nlohmann::json(*r);
+    }
+    if (value.is_array() || value.is_object()) {
+        nlohmann::json out = value;
+        for (auto it = out.begin(); it != out.end(); ++it) {
+            auto r = resolve_json(s, *it);
+            if (!r) return r;
+            *it = std::move(*r);
+        }
+        return out;
+    }
+    return value;
+}
+
+util::Result<exec::Environment> RunExecution::environment_for(int s) {
+    const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    const exec::Environment& outer = deps_.runner_env;
+    exec::Environment env;
+    if (stage.inherit_all_env) {
+        env = outer;
+    } else {
+        for (const char* name : {"PATH", "HOME", "LANG", "TERM", "TMPDIR"}) {
+            if (const std::string* v = find_var(outer, name)) set_var(env, name, *v);
+        }
+        for (const auto& name : stage.inherit_env) {
+            if (const std::string* v = find_var(outer, name)) set_var(env, name, *v);
+        }
+    }
+    if (find_var(env, "PATH") == nullptr) set_var(env, "PATH", "/usr/local/bin:/usr/bin:/bin");
+    for (const auto& [key, value] : pipeline_.variables) {
+        auto v = resolve(s, value);
+        if (!v) return std::unexpected(v.error());
+        set_var(env, key, std::move(*v));
+    }
+    for (const auto& [key, value] : stage.env) {
+        auto v = resolve(s, value);
+        if (!v) return std::unexpected(v.error());
+        set_var(env, key, std::move(*v));
+    }
+    const auto* c = facts_.commit ? &*facts_.commit : nullptr;
+    set_var(env, "CI", "true");
+    set_var(env, "SLUICE", "true");
+    set_var(env, "SLUICE_RUN_ID", std::to_string(facts_.id));
+    set_var(env, "SLUICE_PIPELINE", pipeline_.name);
+    set_var(env, "SLUICE_STAGE", stage.name);
+    set_var(env, "SLUICE_ATTEMPT", std::to_string(scheduler_.attempts(s)));
+    set_var(env, "SLUICE_TRIGGER", facts_.trigger);
+    set_var(env, "SLUICE_EVENT", facts_.event);
+    set_var(env, "SLUICE_WORKSPACE", facts_.workspace.string());
+    set_var(env, "SLUICE_OUTPUT", deps_.state.output_file(facts_.id, stage.name).string());
+    set_var(env, "SLUICE_COMMIT_SHA", c ? c->sha : "");
+    set_var(env, "SLUICE_COMMIT_SHORT", c ? c->short_sha : "");
+    set_var(env, "SLUICE_BRANCH", c ? c->branch : "");
+    return env;
+}
+
+}  // namespace sluice::engine

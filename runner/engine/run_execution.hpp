@@ -1,0 +1,72 @@
+// One run in progress: the loop that connects scheduler, stage kinds, process runner,
+// store and reporter. Used by Engine::run and Engine::resume.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runner/engine/engine.hpp"
+#include "runner/sched/scheduler.hpp"
+
+namespace sluice::exec {
+class LogWriter;
+}
+
+namespace sluice::engine {
+
+// What a stage looks like before the loop starts (resume: settled by an earlier run).
+struct StageStart {
+    bool included = true;                  // false: not part of this run (--only)
+    std::optional<sched::State> preset;    // settled before the run
+    std::string reason;
+    nlohmann::json outputs = nlohmann::json::object();  // of a preset passed stage
+    report::StageFinished record;          // what the summary shows for a preset stage
+};
+
+struct RunFacts {
+    store::RunId id = 0;
+    std::string trigger;
+    std::string event;
+    std::optional<git::CommitInfo> commit;
+    std::filesystem::path workspace;
+    int jobs = 1;
+    bool resumed = false;
+};
+
+class RunExecution {
+public:
+    RunExecution(EngineDeps& deps, const pipeline::Pipeline& pipeline, RunFacts facts,
+                 std::vector<StageStart> starts);
+    ~RunExecution();
+
+    util::Result<RunEnd> execute();
+
+private:
+    struct Slot;
+
+    void start_stage(int stage);
+    void on_exit(int stage, const exec::ProcessOutcome& outcome);
+    void conclude(int stage, bool ok, std::string reason, const exec::ProcessOutcome* outcome,
+                  nlohmann::json report);
+    void record_settled();
+    void cancel(const std::string& reason);
+    void check(const util::Status& status);
+
+    std::optional<std::string> lookup(int stage, std::string_view name) const;
+    util::Result<std::string> resolve(int stage, const std::string& text) const;
+    util::Result<nlohmann::json> resolve_json(int stage, const nlohmann::json& value) const;
+    util::Result<exec::Environment> environment_for(int stage);
+
+    EngineDeps& deps_;
+    const pipeline::Pipeline& pipeline_;
+    RunFacts facts_;
+    sched::Scheduler scheduler_;
+    std::vector<std::unique_ptr<Slot>> slots_;
+    bool cancelling_ = false;
+    std::string cancel_reason_;
+    std::optional<util::Error> store_error_;
+};
+
+}  // namespace sluice::engine
