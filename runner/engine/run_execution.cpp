@@ -167,8 +167,8 @@ void RunExecution::start_stage(int s) {
 
     auto log_path = deps_.state.log_file(facts_.id, stage.name);
     auto output_path = deps_.state.output_file(facts_.id, stage.name);
-    check(deps_.store.start_stage(facts_.id, stage.name, log_path.string()));
-    check(deps_.store.add_event(facts_.id, stage.name, "stage_started", {{"attempt", attempt}}));
+    check(deps_.store.start_stage(facts_.id, stage.name, log_path.string(),
+                                  store::EventNote{"stage_started", {{"attempt", attempt}}}));
     deps_.reporter.stage_started(stage.name, attempt);
 
     std::error_code ec;
@@ -271,26 +271,25 @@ void RunExecution::conclude(int s, bool ok, std::string reason,
         auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
                          *retry_at - deps_.clock.now()).count();
         rec.status = "failed";
-        check(deps_.store.set_stage_status(facts_.id, name, "pending",
-                                           "attempt " + std::to_string(rec.attempt) +
-                                               " failed (" + rec.reason + "), retrying"));
-        check(deps_.store.add_event(facts_.id, name, "stage_retrying",
-                                    {{"attempt", rec.attempt},
-                                     {"reason", rec.reason},
-                                     {"retry_in_ms", delay}}));
+        check(deps_.store.set_stage_status(
+            facts_.id, name, "pending",
+            "attempt " + std::to_string(rec.attempt) + " failed (" + rec.reason + "), retrying",
+            store::EventNote{"stage_retrying", {{"attempt", rec.attempt},
+                                                {"reason", rec.reason},
+                                                {"retry_in_ms", delay}}}));
         deps_.reporter.stage_retrying(rec, delay);
         return;
     }
     store::StageFinish finish{rec.status,      rec.reason,     rec.exit_code,
                               rec.signal,      rec.duration_ms, rec.max_rss_kb,
                               rec.outputs,     rec.report,      rec.allow_failure};
-    check(deps_.store.finish_stage(facts_.id, name, finish));
     nlohmann::json data = {{"status", rec.status}, {"attempt", rec.attempt},
                            {"duration_ms", rec.duration_ms}};
     if (rec.exit_code) data["exit_code"] = *rec.exit_code;
     if (rec.signal != 0) data["signal"] = rec.signal;
     if (!rec.reason.empty()) data["reason"] = rec.reason;
-    check(deps_.store.add_event(facts_.id, name, "stage_finished", data));
+    check(deps_.store.finish_stage(facts_.id, name, finish,
+                                   store::EventNote{"stage_finished", std::move(data)}));
     slot.recorded = true;
     deps_.reporter.stage_finished(rec);
     if (!ok) record_settled();
@@ -314,9 +313,9 @@ void RunExecution::record_settled() {
         } else {
             rec.reason = scheduler_.reason(s);
         }
-        check(deps_.store.set_stage_status(facts_.id, rec.stage, rec.status, rec.reason));
-        check(deps_.store.add_event(facts_.id, rec.stage, "stage_finished",
-                                    {{"status", rec.status}, {"reason", rec.reason}}));
+        check(deps_.store.set_stage_status(
+            facts_.id, rec.stage, rec.status, rec.reason,
+            store::EventNote{"stage_finished", {{"status", rec.status}, {"reason", rec.reason}}}));
         slot.recorded = true;
         deps_.reporter.stage_finished(rec);
     }

@@ -386,7 +386,8 @@ Status Store::finish_run(RunId id, const std::string& status, const std::string&
 
 // ---- Stages ------------------------------------------------------------------------
 
-Status Store::start_stage(RunId id, const std::string& stage, const std::string& log_path) {
+Status Store::start_stage(RunId id, const std::string& stage, const std::string& log_path,
+                          const std::optional<EventNote>& event) {
     if (!impl_) return moved_from();
     std::lock_guard lock(impl_->mutex);
     auto& s = *impl_;
@@ -404,11 +405,17 @@ Status Store::start_stage(RunId id, const std::string& stage, const std::string&
         stmt->bind_text(4, log_path);
         if (auto done = stmt->run(); !done) return std::unexpected(s.error(done.error()));
         if (sqlite3_changes(s.db.get()) == 0) return std::unexpected(s.missing(id, &stage));
+        if (event) {
+            if (auto done = s.append_event(id, stage, event->type, event->data, now); !done) {
+                return std::unexpected(s.error(done.error()));
+            }
+        }
         return {};
     });
 }
 
-Status Store::finish_stage(RunId id, const std::string& stage, const StageFinish& finish) {
+Status Store::finish_stage(RunId id, const std::string& stage, const StageFinish& finish,
+                           const std::optional<EventNote>& event) {
     if (!impl_) return moved_from();
     std::lock_guard lock(impl_->mutex);
     if (!is_stage_status(finish.status)) {
@@ -437,12 +444,17 @@ Status Store::finish_stage(RunId id, const std::string& stage, const StageFinish
         stmt->bind_text(12, dump(finish.report));
         if (auto done = stmt->run(); !done) return std::unexpected(s.error(done.error()));
         if (sqlite3_changes(s.db.get()) == 0) return std::unexpected(s.missing(id, &stage));
+        if (event) {
+            if (auto done = s.append_event(id, stage, event->type, event->data, now); !done) {
+                return std::unexpected(s.error(done.error()));
+            }
+        }
         return {};
     });
 }
 
 Status Store::set_stage_status(RunId id, const std::string& stage, const std::string& status,
-                               const std::string& reason) {
+                               const std::string& reason, const std::optional<EventNote>& event) {
     if (!impl_) return moved_from();
     std::lock_guard lock(impl_->mutex);
     if (!is_stage_status(status)) {
@@ -464,6 +476,11 @@ Status Store::set_stage_status(RunId id, const std::string& stage, const std::st
         stmt->bind_int(5, ended ? now : 0);
         if (auto done = stmt->run(); !done) return std::unexpected(s.error(done.error()));
         if (sqlite3_changes(s.db.get()) == 0) return std::unexpected(s.missing(id, &stage));
+        if (event) {
+            if (auto done = s.append_event(id, stage, event->type, event->data, now); !done) {
+                return std::unexpected(s.error(done.error()));
+            }
+        }
         return {};
     });
 }

@@ -116,6 +116,13 @@ struct StageFinish {
     bool allow_failure = false;  // failed, but the pipeline allowed it to
 };
 
+// An event written in the same transaction as the state change it describes, so the
+// change and its event are never separated by a crash (and cost one commit, not two).
+struct EventNote {
+    std::string type;
+    nlohmann::json data = nlohmann::json::object();
+};
+
 struct StoreOptions {
     // Where times come from; nullptr means the system clock. Must outlive the Store.
     const util::Clock* clock = nullptr;
@@ -150,11 +157,14 @@ public:
     Status finish_run(RunId id, const std::string& status, const std::string& reason = "");
 
     // Counts an attempt; clears what the previous attempt left (exit code, outputs, ...).
-    Status start_stage(RunId id, const std::string& stage, const std::string& log_path);
-    Status finish_stage(RunId id, const std::string& stage, const StageFinish& finish);
+    Status start_stage(RunId id, const std::string& stage, const std::string& log_path,
+                       const std::optional<EventNote>& event = std::nullopt);
+    Status finish_stage(RunId id, const std::string& stage, const StageFinish& finish,
+                       const std::optional<EventNote>& event = std::nullopt);
     // Sets a stage's status without a process (skipped, cancelled, pending again, ...).
     Status set_stage_status(RunId id, const std::string& stage, const std::string& status,
-                            const std::string& reason);
+                            const std::string& reason,
+                            const std::optional<EventNote>& event = std::nullopt);
 
     Status add_event(RunId id, const std::string& stage, const std::string& type,
                      const nlohmann::json& data);

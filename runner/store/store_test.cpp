@@ -420,6 +420,30 @@ TEST(Store, EventsAreOrderedAndFollowable) {
     EXPECT_EQ(types(*others), (std::vector<std::string>{"stage_started"}));
 }
 
+TEST(Store, StateChangesCarryTheirEventInTheSameTransaction) {
+    testing::TempDir dir;
+    auto store = open_store(dir / "runs.db");
+    auto id = store.create_run(sample_run());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(store.start_stage(*id, "unit-tests", "u.log", EventNote{"stage_started", {{"attempt", 1}}}));
+    StageFinish finish;
+    finish.status = "failed";
+    finish.exit_code = 2;
+    ASSERT_TRUE(store.finish_stage(*id, "unit-tests", finish,
+                                   EventNote{"stage_finished", {{"status", "failed"}}}));
+    ASSERT_TRUE(store.set_stage_status(*id, "train", "skipped", "needs unit-tests, which failed",
+                                       EventNote{"stage_finished", {{"status", "skipped"}}}));
+    // A change that fails writes no event either.
+    EXPECT_FALSE(store.set_stage_status(*id, "nope", "skipped", "", EventNote{"stage_finished", {}}));
+    auto events = store.events(*id);
+    ASSERT_TRUE(events);
+    EXPECT_EQ(types(*events),
+              (std::vector<std::string>{"stage_started", "stage_finished", "stage_finished"}));
+    EXPECT_EQ((*events)[0].stage, "unit-tests");
+    EXPECT_EQ((*events)[2].stage, "train");
+    EXPECT_EQ((*events)[2].data["status"], "skipped");
+}
+
 TEST(Store, ReopeningKeepsEverything) {
     testing::TempDir dir;
     auto path = dir / "runs.db";
