@@ -38,7 +38,8 @@ struct RunExecution::Slot {
     bool recorded = false;   // its final state is in the store
     bool active = false;     // a process is running for it
     exec::ProcessId process = 0;
-    std::unique_ptr<exec::LogWriter> log;
+    std::unique_ptr<exec::LogWriter> log;   // opened on the first output
+    std::optional<util::Error> log_error;   // the log could not be written
     std::unique_ptr<stages::StageContext> context;
     nlohmann::json outputs = nlohmann::json::object();
     report::StageFinished record;
@@ -202,14 +203,26 @@ void RunExecution::start_stage(int s) {
         return conclude(s, result.ok, result.reason, nullptr, std::move(result.report));
     }
 
-    auto log = exec::LogWriter::open(log_path, attempt > 1);
-    if (!log) return conclude(s, false, log.error().message, nullptr, {});
-    slot.log = std::make_unique<exec::LogWriter>(std::move(*log));
+    slot.log.reset();
+    slot.log_error.reset();
     slot.active = true;
     slot.process = deps_.runner.start(
         **spec,
-        [this, &slot](exec::Stream stream, std::string_view bytes) {
-            slot.log->write(stream, bytes);
+        [this, &slot, log_path, attempt](exec::Stream stream, std::string_view bytes) {
+            // The log is created on the first output: a silent stage costs no file.
+            if (!slot.log && !slot.log_error) {
+                auto log = exec::LogWriter::open(log_path, attempt > 1);
+                if (log) {
+                    slot.log = std::make_unique<exec::LogWriter>(std::move(*log));
+                } else {
+                    slot.log_error = log.error();
+                }
+            }
+            if (slot.log && !slot.log_error) {
+                if (auto written = slot.log->write(stream, bytes); !written) {
+                    slot.log_error = written.error();
+                }
+            }
             deps_.reporter.stage_output(slot.record.stage, stream == exec::Stream::err, bytes);
         },
         [this, s](exec::ProcessId, const exec::ProcessOutcome& outcome) { on_exit(s, outcome); });
@@ -219,12 +232,20 @@ void RunExecution::on_exit(int s, const exec::ProcessOutcome& outcome) {
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
     slot.active = false;
     if (slot.log) {
-        check(slot.log->close());
+        if (auto closed = slot.log->close(); !closed && !slot.log_error) {
+            slot.log_error = closed.error();
+        }
         slot.log.reset();
     }
     const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
     const stages::StageKind* kind = deps_.kinds.find(stage.kind);
     stages::StageResult result = kind->finish(*slot.context, &outcome);
+    if (slot.log_error && result.ok) {
+        // Output that could not be kept (disk full, ...) fails the stage: nothing passes
+        // on a record that is not whole.
+        result.ok = false;
+        result.reason = "cannot write the stage's log: " + slot.log_error->message;
+    }
     auto outputs = read_stage_outputs(deps_.state.output_file(facts_.id, stage.name));
     if (outputs) {
         slot.outputs = std::move(*outputs);

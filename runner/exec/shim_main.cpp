@@ -308,7 +308,9 @@ pid_t start_command(char** command, Report& report) {
         report.exec_errno = errno;
         return -1;
     }
-    pid_t pid = fork();
+    // vfork: the child only sets its signal state and execs, so sharing the shim's memory
+    // until then is safe, and it spares copying the page tables for every stage.
+    pid_t pid = vfork();
     if (pid < 0) {
         report.exec_errno = errno;
         ::close(error_pipe[0]);
