@@ -3,7 +3,7 @@
 #
 # For each N (default 1000) and each shape (wide: N independent tasks; chain:
 # each task needs the previous), gen_tasks.py writes the same N tasks running
-# `true` for the three tools; each tool runs them REPEAT times at -j JOBS.
+# `true` for the three tools; the tools take turns, REPEAT rounds at -j JOBS.
 # Printed: wall time (median of the repeats), per-task overhead (wall / N),
 # peak RSS (max over the repeats) and wall time relative to ninja.
 #
@@ -59,22 +59,39 @@ run_once() {
   echo "$(( (t1 - t0) / 1000 ))e-6 $(tail -n 1 "$tmp/rss")"
 }
 
-# measure TOOL DIR — runs TOOL REPEAT times in DIR; prints "MEDIAN_WALL_S MAX_RSS_KB".
-measure() {
-  local tool=$1 dir=$2 i out walls=() rss=0 r
+# run_tool TOOL DIR — one run of TOOL in DIR; prints "WALL_S RSS_KB".
+run_tool() {
+  local tool=$1 dir=$2
+  case $tool in
+    ninja)  rm -f "$dir/.ninja_log" "$dir/.ninja_deps"
+            run_once "$tmp/log" ninja -C "$dir" -j "$JOBS" ;;
+    make)   run_once "$tmp/log" make -C "$dir" -j "$JOBS" ;;
+    sluice) rm -rf "$tmp/state"
+            run_once "$tmp/log" "$SLUICE" run "$dir/sluice.yml" -j "$JOBS" --state "$tmp/state" ;;
+  esac
+}
+
+# measure_all DIR TOOL... — runs the tools in turn, REPEAT rounds (so a change in the
+# machine's load hits every tool alike); prints "TOOL MEDIAN_WALL_S MAX_RSS_KB" per tool,
+# or "TOOL failed".
+measure_all() {
+  local dir=$1 i tool out r; shift
+  declare -A walls=() rss=() failed=()
   for ((i = 0; i < REPEAT; i++)); do
-    case $tool in
-      ninja)  rm -f "$dir/.ninja_log" "$dir/.ninja_deps"
-              out=$(run_once "$tmp/log" ninja -C "$dir" -j "$JOBS") ;;
-      make)   out=$(run_once "$tmp/log" make -C "$dir" -j "$JOBS") ;;
-      sluice) rm -rf "$tmp/state"
-              out=$(run_once "$tmp/log" "$SLUICE" run "$dir/sluice.yml" -j "$JOBS" --state "$tmp/state") ;;
-    esac || return 1
-    walls+=("$(awk -v w="${out% *}" 'BEGIN { printf "%.6f", w }')")
-    r=${out#* }
-    (( r > rss )) && rss=$r
+    for tool in "$@"; do
+      [ -n "${failed[$tool]:-}" ] && continue
+      if ! out=$(run_tool "$tool" "$dir"); then failed[$tool]=1; continue; fi
+      walls[$tool]+="$(awk -v w="${out% *}" 'BEGIN { printf "%.6f", w }') "
+      r=${out#* }
+      (( r > ${rss[$tool]:-0} )) && rss[$tool]=$r
+    done
   done
-  printf '%s %s\n' "$(printf '%s\n' "${walls[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" "$rss"
+  for tool in "$@"; do
+    if [ -n "${failed[$tool]:-}" ]; then echo "$tool failed"; continue; fi
+    printf '%s %s %s\n' "$tool" \
+      "$(printf '%s\n' ${walls[$tool]} | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" \
+      "${rss[$tool]}"
+  done
 }
 
 have() {
@@ -101,12 +118,17 @@ for n in "${ns[@]}"; do
     dir=$tmp/$shape-$n
     "$PYTHON" "$here/gen_tasks.py" --n "$n" --shape "$shape" --out "$dir"
     ninja_wall=""
+    present=()
+    for tool in ninja make sluice; do have "$tool" && present+=("$tool"); done
+    declare -A results=()
+    while read -r tool res; do results[$tool]=$res; done < <(measure_all "$dir" "${present[@]}")
     for tool in ninja make sluice; do
       if ! have "$tool"; then
         row "$tool" "$shape" "$n" - - - "(not found)"
         continue
       fi
-      if ! res=$(measure "$tool" "$dir"); then
+      res=${results[$tool]:-failed}
+      if [ "$res" = failed ]; then
         row "$tool" "$shape" "$n" - - - "(failed)"
         status=1
         continue

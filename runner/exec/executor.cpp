@@ -963,6 +963,17 @@ Executor::Executor(std::filesystem::path shim, boost::asio::io_context& io, Exec
 Executor::~Executor() = default;
 
 ProcessId Executor::start(const ProcessSpec& spec, OutputHandler on_output, ExitHandler on_exit) {
+    if (!spec.argv.empty() && spec.argv.front().find('/') == std::string::npos) {
+        std::string path;
+        for (const auto& [key, value] : spec.env) {
+            if (key == "PATH") path = value;
+        }
+        if (auto found = command_paths_.find(spec.argv.front(), path)) {
+            ProcessSpec resolved = spec;
+            resolved.argv.front() = *found;
+            return impl_->start(resolved, std::move(on_output), std::move(on_exit));
+        }
+    }
     return impl_->start(spec, std::move(on_output), std::move(on_exit));
 }
 

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string_view>
 
+#include "runner/exec/command_path.hpp"
 #include "runner/exec/process.hpp"
 #include "runner/util/error.hpp"
 
@@ -92,6 +93,7 @@ public:
 private:
     class Impl;
     std::unique_ptr<Impl> impl_;
+    CommandPathCache command_paths_;
 };
 
 }  // namespace sluice::exec
