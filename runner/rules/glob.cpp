@@ -72,8 +72,8 @@ Glob::Glob(std::string_view pattern) : pattern_(pattern) {
 }
 
 bool Glob::in_class(const Token& token, char c) {
-    bool found = std::ranges::any_of(
-        token.ranges, [c](const auto& r) { return r.first <= c && c <= r.second; });
+    bool found = std::ranges::any_of(token.ranges,
+                                     [c](const auto& r) { return r.first <= c && c <= r.second; });
     return found != token.negated;
 }
 

@@ -22,13 +22,13 @@ namespace sluice::rules {
 //   v[0-9].*      v1.2, not va.2
 //   *.py?         a.pyc, not a.py (`?` is exactly one character, never `/`)
 class Glob {
-public:
+  public:
     explicit Glob(std::string_view pattern);
 
     bool matches(std::string_view text) const;
     const std::string& pattern() const { return pattern_; }
 
-private:
+  private:
     enum class Op {
         literal,        // ch_
         one_char,       // `?`: any one character but `/`

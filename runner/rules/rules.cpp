@@ -61,9 +61,10 @@ Decision merge_request(const pipeline::Triggers& on, const std::string& target) 
         return {true, what + ": on.merge_request covers every target branch"};
     }
     if (target.empty()) {
-        return {false, "a merge request with no target branch cannot match "
-                       "on.merge_request.target_branches " +
-                           format_list(*on.merge_request_targets)};
+        return {false,
+                "a merge request with no target branch cannot match "
+                "on.merge_request.target_branches " +
+                    format_list(*on.merge_request_targets)};
     }
     return match_filter(*on.merge_request_targets, target, what,
                         "on.merge_request.target_branches");
@@ -89,8 +90,8 @@ Decision when_changes(const std::vector<std::string>& patterns,
                       const std::optional<std::vector<std::string>>& changed) {
     const std::string list = "when.changes " + format_list(patterns);
     if (!changed) {
-        return {true, "the changed files are unknown (no base commit to compare with), so " +
-                          list + " counts as met"};
+        return {true, "the changed files are unknown (no base commit to compare with), so " + list +
+                          " counts as met"};
     }
     for (const std::string& file : *changed) {
         ListMatch m = match_list(patterns, file);
@@ -109,7 +110,9 @@ Decision when_changes(const std::vector<std::string>& patterns,
 }  // namespace
 
 Decision starts_pipeline(const pipeline::Triggers& on, const Trigger& trigger) {
-    if (on.any) return {true, describe(trigger) + ": the pipeline has no `on:`, every event starts it"};
+    if (on.any) {
+        return {true, describe(trigger) + ": the pipeline has no `on:`, every event starts it"};
+    }
     if (trigger.event == "manual") {
         if (on.manual) return {true, "manual runs are always allowed"};
         return {false, "manual runs are turned off (`on.manual: false`)"};

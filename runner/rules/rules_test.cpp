@@ -24,8 +24,7 @@ pipeline::When when(const std::string& when_yaml) {
     return p.stages.empty() || !p.stages[0].when ? pipeline::When{} : *p.stages[0].when;
 }
 
-Trigger make(std::string event, std::string branch, std::string target = {},
-             std::string tag = {}) {
+Trigger make(std::string event, std::string branch, std::string target = {}, std::string tag = {}) {
     Trigger t;
     t.event = std::move(event);
     t.branch = std::move(branch);
@@ -118,7 +117,8 @@ TEST(StartsPipeline, PushWithOnlyTagsIgnoresBranchPushes) {
 
 TEST(StartsPipeline, TagPushes) {
     EXPECT_TRUE(starts_pipeline(on("push"), tag_push("anything")).yes);
-    EXPECT_EQ(starts_pipeline(on("push"), tag_push("x")).why, "push of tag x: on.push covers every tag");
+    EXPECT_EQ(starts_pipeline(on("push"), tag_push("x")).why,
+              "push of tag x: on.push covers every tag");
     auto branches_only = on("{push: {branches: [main]}}");
     auto d = starts_pipeline(branches_only, tag_push("v1"));
     EXPECT_FALSE(d.yes);
@@ -249,17 +249,21 @@ TEST(StageRuns, ChangesOnAPushDiff) {
     EXPECT_TRUE(stage_runs(w, with_changes(push("main"), {"Dockerfile"})).yes);
     d = stage_runs(w, with_changes(push("main"), {"README.md", "train.py"}));
     EXPECT_FALSE(d.yes);
-    EXPECT_EQ(d.why, "no changed file matches when.changes [service/**, Dockerfile] (2 files changed)");
+    EXPECT_EQ(d.why,
+              "no changed file matches when.changes [service/**, Dockerfile] (2 files changed)");
     d = stage_runs(w, with_changes(push("main"), {"docs/service/x.md"}));
     EXPECT_FALSE(d.yes);
-    EXPECT_EQ(d.why, "no changed file matches when.changes [service/**, Dockerfile] (1 file changed)");
+    EXPECT_EQ(d.why,
+              "no changed file matches when.changes [service/**, Dockerfile] (1 file changed)");
     d = stage_runs(w, with_changes(push("main"), {}));
     EXPECT_FALSE(d.yes);
-    EXPECT_EQ(d.why, "no changed file matches when.changes [service/**, Dockerfile] (nothing changed)");
+    EXPECT_EQ(d.why,
+              "no changed file matches when.changes [service/**, Dockerfile] (nothing changed)");
 }
 
 TEST(StageRuns, ChangesOnAMergeRequestDiff) {
-    auto w = when("{event: merge_request, target_branch: [main], changes: [\"**/*.py\", \"!tests/**\"]}");
+    auto w = when(
+        "{event: merge_request, target_branch: [main], changes: [\"**/*.py\", \"!tests/**\"]}");
     auto mr = merge_request("feature/x", "main");
     EXPECT_TRUE(stage_runs(w, with_changes(mr, {"src/model/train.py"})).yes);
     EXPECT_TRUE(stage_runs(w, with_changes(mr, {"train.py"})).yes);
@@ -321,7 +325,8 @@ TEST(Describe, Triggers) {
     EXPECT_EQ(describe(push("main")), "push to main");
     EXPECT_EQ(describe(push("")), "push to a detached HEAD");
     EXPECT_EQ(describe(tag_push("v1.2")), "push of tag v1.2");
-    EXPECT_EQ(describe(merge_request("feature/x", "main")), "merge request from feature/x into main");
+    EXPECT_EQ(describe(merge_request("feature/x", "main")),
+              "merge request from feature/x into main");
     EXPECT_EQ(describe(merge_request("", "main")), "merge request into main");
     EXPECT_EQ(describe(manual("main")), "manual run on main");
     EXPECT_EQ(describe(manual("")), "manual run");
