@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "runner/cli/commands.hpp"
+#include "runner/engine/stage_view.hpp"
 #include "runner/report/json_reporter.hpp"
 #include "runner/report/reporter.hpp"
 
@@ -31,22 +32,6 @@ nlohmann::json run_json(const store::RunRecord& r) {
             {"commit", r.commit},   {"file", r.file},         {"workdir", r.workdir},
             {"created_ms", r.created_ms}, {"finished_ms", r.finished_ms},
             {"options", r.options}};
-}
-
-report::StageFinished view_of(const store::StageRecord& s) {
-    report::StageFinished f;
-    f.stage = s.stage;
-    f.status = s.status;
-    f.reason = s.reason;
-    f.attempt = s.attempts;
-    f.exit_code = s.exit_code;
-    f.signal = s.signal;
-    f.duration_ms = s.duration_ms;
-    f.max_rss_kb = s.max_rss_kb;
-    f.allow_failure = s.allow_failure;
-    f.outputs = s.outputs;
-    f.report = s.report;
-    return f;
 }
 
 int list_runs(const GlobalOptions& global, int limit, bool json) {
@@ -92,7 +77,7 @@ int show_run(const GlobalOptions& global, const std::string& id_text, bool json)
         nlohmann::json out = run_json(r);
         out["stages"] = nlohmann::json::array();
         for (const auto& s : *stages) {
-            auto j = report::JsonReporter::to_json(view_of(s));
+            auto j = report::JsonReporter::to_json(engine::stage_view(s));
             j["log"] = s.log_path;
             j["started_ms"] = s.started_ms;
             j["finished_ms"] = s.finished_ms;
@@ -116,7 +101,7 @@ int show_run(const GlobalOptions& global, const std::string& id_text, bool json)
                   << report::format_duration(r.finished_ms - r.created_ms) << ")\n";
     }
     std::vector<report::StageFinished> views;
-    for (const auto& s : *stages) views.push_back(view_of(s));
+    for (const auto& s : *stages) views.push_back(engine::stage_view(s));
     std::cout << "\n" << report::summary_table(views, color);
     bool any_outputs = false;
     for (const auto& s : *stages) {

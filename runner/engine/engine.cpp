@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "runner/engine/run_execution.hpp"
+#include "runner/engine/stage_view.hpp"
 #include "runner/pipeline/loader.hpp"
 #include "runner/plan/plan.hpp"
 
@@ -12,22 +13,6 @@ extern char** environ;
 namespace sluice::engine {
 
 namespace {
-
-report::StageFinished record_of(const store::StageRecord& r) {
-    report::StageFinished f;
-    f.stage = r.stage;
-    f.status = r.status;
-    f.reason = r.reason;
-    f.attempt = r.attempts;
-    f.exit_code = r.exit_code;
-    f.signal = r.signal;
-    f.duration_ms = r.duration_ms;
-    f.max_rss_kb = r.max_rss_kb;
-    f.allow_failure = r.allow_failure;
-    f.outputs = r.outputs;
-    f.report = r.report;
-    return f;
-}
 
 // Every included stage must be of a kind this sluice can run: checked before anything
 // starts, so a run never half-happens for want of a kind.
@@ -117,7 +102,7 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs) {
                 starts[i].preset = r.status == "passed" ? sched::State::passed
                                                         : sched::State::failed;
                 starts[i].outputs = r.outputs;
-                starts[i].record = record_of(r);
+                starts[i].record = stage_view(r);
             }
         }
     }

@@ -129,6 +129,19 @@ struct Store::Impl {
         return stmt->run();
     }
 
+    // Runs a stage row's UPDATE, then appends its event (when given) in the same transaction.
+    Status finish_stage_update(sqlite::Statement& stmt, RunId id, const std::string& stage,
+                               const std::optional<EventNote>& event, std::int64_t now) {
+        if (auto done = stmt.run(); !done) return std::unexpected(error(done.error()));
+        if (sqlite3_changes(db.get()) == 0) return std::unexpected(missing(id, &stage));
+        if (event) {
+            if (auto done = append_event(id, stage, event->type, event->data, now); !done) {
+                return std::unexpected(error(done.error()));
+            }
+        }
+        return {};
+    }
+
     // After an UPDATE matched nothing: says whether the run or the stage is missing.
     util::Error missing(RunId id, const std::string* stage) {
         auto stmt = db.prepare("SELECT 1 FROM runs WHERE id = ?1");
@@ -403,14 +416,7 @@ Status Store::start_stage(RunId id, const std::string& stage, const std::string&
         stmt->bind_text(2, stage);
         stmt->bind_int(3, now);
         stmt->bind_text(4, log_path);
-        if (auto done = stmt->run(); !done) return std::unexpected(s.error(done.error()));
-        if (sqlite3_changes(s.db.get()) == 0) return std::unexpected(s.missing(id, &stage));
-        if (event) {
-            if (auto done = s.append_event(id, stage, event->type, event->data, now); !done) {
-                return std::unexpected(s.error(done.error()));
-            }
-        }
-        return {};
+        return s.finish_stage_update(*stmt, id, stage, event, now);
     });
 }
 
@@ -442,14 +448,7 @@ Status Store::finish_stage(RunId id, const std::string& stage, const StageFinish
         stmt->bind_int(10, finish.allow_failure ? 1 : 0);
         stmt->bind_text(11, dump(finish.outputs));
         stmt->bind_text(12, dump(finish.report));
-        if (auto done = stmt->run(); !done) return std::unexpected(s.error(done.error()));
-        if (sqlite3_changes(s.db.get()) == 0) return std::unexpected(s.missing(id, &stage));
-        if (event) {
-            if (auto done = s.append_event(id, stage, event->type, event->data, now); !done) {
-                return std::unexpected(s.error(done.error()));
-            }
-        }
-        return {};
+        return s.finish_stage_update(*stmt, id, stage, event, now);
     });
 }
 
@@ -474,14 +473,7 @@ Status Store::set_stage_status(RunId id, const std::string& stage, const std::st
         stmt->bind_text(3, status);
         stmt->bind_text(4, reason);
         stmt->bind_int(5, ended ? now : 0);
-        if (auto done = stmt->run(); !done) return std::unexpected(s.error(done.error()));
-        if (sqlite3_changes(s.db.get()) == 0) return std::unexpected(s.missing(id, &stage));
-        if (event) {
-            if (auto done = s.append_event(id, stage, event->type, event->data, now); !done) {
-                return std::unexpected(s.error(done.error()));
-            }
-        }
-        return {};
+        return s.finish_stage_update(*stmt, id, stage, event, now);
     });
 }
 
