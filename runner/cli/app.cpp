@@ -28,6 +28,8 @@ int run_cli(int argc, char** argv) {
     add_logs_command(app, global, exit_status);
     add_resume_command(app, global, exit_status);
     add_cancel_command(app, global, exit_status);
+    add_hooks_command(app, global, exit_status);
+    add_gc_command(app, global, exit_status);
 
     try {
         app.parse(argc, argv);

@@ -2,6 +2,7 @@
 // only the stages that did not pass (their outputs are kept for the others).
 #include "runner/cli/commands.hpp"
 #include "runner/cli/run_driver.hpp"
+#include "runner/cli/run_source.hpp"
 
 namespace sluice::cli {
 
@@ -26,8 +27,25 @@ void add_resume_command(CLI::App& app, const GlobalOptions& global, int& exit_st
             exit_status = report_error(session.error());
             return;
         }
+        // A run of a checked-out commit resumes in a workspace checked out afresh (the
+        // one it ran in may serve another run by now).
+        std::optional<git::WorkspaceLease> lease;
+        std::optional<std::filesystem::path> workspace;
+        auto run = session->store.find_run(*id);
+        if (run && *run && (*run)->options.contains("source") &&
+            (*run)->options["source"].contains("repo") && !(*run)->commit.empty()) {
+            const auto& source = (*run)->options["source"];
+            auto checked = check_out_commit(*session, source["repo"].get<std::string>(),
+                                            (*run)->commit, (*run)->branch);
+            if (!checked) {
+                exit_status = report_error(checked.error());
+                return;
+            }
+            workspace = checked->dir() / source.value("subdir", std::string());
+            lease = std::move(*checked);
+        }
         exit_status = drive_run(global, *session, *json, [&](engine::Engine& engine) {
-            return engine.resume(*id, *jobs);
+            return engine.resume(*id, *jobs, workspace);
         });
     });
 }

@@ -1,53 +1,92 @@
 // `sluice run [FILE]`: run the pipeline now, in this process, and exit with its result
-// (0 passed, 1 failed, 2 bad input, 3 waiting, 130 cancelled).
+// (0 passed, 1 failed, 2 bad input, 3 waiting, 130 cancelled). The rules (`on:`,
+// `when:`) decide, for the event asked for, whether it runs and which stages do.
 #include <unistd.h>
 
+#include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "runner/cli/commands.hpp"
-#include "runner/cli/pipeline_file.hpp"
 #include "runner/cli/run_driver.hpp"
+#include "runner/cli/run_source.hpp"
+#include "runner/rules/rules.hpp"
 
 namespace sluice::cli {
 
 namespace {
 
-struct RunOptions {
-    std::string file;
-    int jobs = 0;
-    std::vector<std::string> only;
-    std::string event = "manual";
-    std::string branch;
-    bool json = false;
-};
-
 int run_pipeline(const GlobalOptions& global, const RunOptions& options) {
-    auto loaded = load_for_cli(options.file);
-    if (!loaded) return util::exit_status::k_bad_input;
-    auto project_dir = loaded->path.parent_path();
-    auto session = open_session(global, project_dir);
-    if (!session) return report_error(session.error());
+    if (options.worktree && !options.commit.empty()) {
+        return report_error({util::ErrorCode::bad_input,
+                             "--worktree runs the files as they are; it cannot go with --commit", {}});
+    }
+    if (!options.tag.empty() && !options.branch.empty()) {
+        return report_error(
+            {util::ErrorCode::bad_input, "a push is of a branch or of a tag: give --branch or --tag", {}});
+    }
+    if (!options.target.empty() && options.event != "merge_request") {
+        return report_error({util::ErrorCode::bad_input,
+                             "--target names a merge request's target branch: use it with "
+                             "--event merge_request", {}});
+    }
+    auto source = open_run_source(global, options);
+    if (!source) return report_error(source.error());
+    RunSource& src = *source;
+
+    rules::Trigger trigger;
+    trigger.event = options.event;
+    trigger.branch = options.tag.empty() ? (options.branch.empty() && src.commit ? src.commit->branch
+                                                                                 : options.branch)
+                                         : "";
+    trigger.target_branch = options.target;
+    trigger.tag = options.tag;
+    trigger.changed_files = src.changed_files;
+
+    const pipeline::Pipeline& p = src.pipeline;
+    auto start = rules::starts_pipeline(p.on, trigger);
+    auto decisions = rules::stage_decisions(p, trigger);
+    if (options.dry_run) {
+        std::cout << rules::describe(trigger) << ": " << (start.yes ? "the pipeline runs" : "no run")
+                  << " (" << start.why << ")\n";
+        if (src.changed_files) {
+            std::cout << src.changed_files->size() << " changed files" << src.changed_base << "\n";
+        }
+        for (const auto& d : decisions) {
+            std::cout << "  " << d.stage << ": " << (d.decision.yes ? "runs" : "skipped") << " ("
+                      << d.decision.why << ")\n";
+        }
+        return util::exit_status::k_ok;
+    }
+    if (!start.yes) {
+        std::cerr << "sluice: not running: " << start.why << "\n";
+        return util::exit_status::k_ok;
+    }
 
     engine::RunRequest request;
-    request.pipeline = std::move(loaded->pipeline);
-    request.yaml = std::move(loaded->yaml);
-    request.workspace = project_dir;
-    request.jobs = options.jobs > 0 ? options.jobs
-                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    request.pipeline = std::move(src.pipeline);
+    request.yaml = std::move(src.yaml);
+    request.workspace = src.workspace;
+    request.jobs = options.jobs > 0
+                       ? options.jobs
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     request.only = options.only;
+    request.trigger = options.trigger;
     request.event = options.event;
-    auto commit = git::head_commit(project_dir);
-    if (!commit) {
-        std::cerr << "sluice: warning: " << commit.error().message << "\n";
-    } else {
-        request.commit = *commit;
+    request.target_branch = options.target;
+    request.tag = options.tag;
+    request.commit = src.commit;
+    request.source = src.source;
+    if (request.commit && !trigger.branch.empty()) request.commit->branch = trigger.branch;
+    for (const auto& d : decisions) {
+        if (!d.decision.yes) request.skipped.emplace_back(d.stage, d.decision.why);
     }
-    if (!options.branch.empty()) {
-        if (!request.commit) request.commit = git::CommitInfo{};
-        request.commit->branch = options.branch;
+    if (!options.id_file.empty()) {
+        request.on_created = [file = options.id_file](store::RunId id) {
+            std::ofstream(file) << id << "\n";
+        };
     }
-    return drive_run(global, *session, options.json,
+    return drive_run(global, src.session, options.json,
                      [&](engine::Engine& engine) { return engine.run(request); });
 }
 
@@ -56,14 +95,31 @@ int run_pipeline(const GlobalOptions& global, const RunOptions& options) {
 void add_run_command(CLI::App& app, const GlobalOptions& global, int& exit_status) {
     auto* cmd = app.add_subcommand("run", "Run the pipeline now and wait for its result");
     auto options = std::make_shared<RunOptions>();
-    cmd->add_option("FILE", options->file, "The pipeline file or its directory (default: sluice.yml)");
+    cmd->add_option("FILE", options->file,
+                    "The pipeline file or its directory (default: sluice.yml)");
+    cmd->add_option("--commit", options->commit,
+                    "Run this commit (sha, branch, tag, HEAD~2, ...), checked out into a workspace");
+    cmd->add_flag("--worktree", options->worktree,
+                  "Run on the working tree as it is, uncommitted files included");
+    cmd->add_option("--repo", options->repo,
+                    "Run a commit of this repository (URL or path), kept as a mirror");
     cmd->add_option("-j,--jobs", options->jobs, "Stages to run at once (default: number of cores)")
         ->check(CLI::PositiveNumber);
     cmd->add_option("--only", options->only, "Run only this stage and what it needs (repeatable)")
         ->allow_extra_args(false);
     cmd->add_option("--event", options->event, "The event to act as: push, merge_request, manual")
         ->check(CLI::IsMember({"push", "merge_request", "manual"}));
-    cmd->add_option("--branch", options->branch, "The branch to act as (default: the current one)");
+    cmd->add_option("--branch", options->branch,
+                    "The branch to act as (default: the commit's branch)");
+    cmd->add_option("--tag", options->tag, "Act as a push of this tag");
+    cmd->add_option("--target", options->target, "A merge request's target branch");
+    cmd->add_option("--before", options->before,
+                    "The commit before the push: `changes:` rules compare with it");
+    cmd->add_option("--trigger", options->trigger, "What started the run (recorded)")
+        ->check(CLI::IsMember({"local", "hook", "webhook", "manual"}));
+    cmd->add_option("--id-file", options->id_file, "Write the run's id to this file once stored");
+    cmd->add_flag("--dry-run", options->dry_run,
+                  "Print whether the pipeline would run and which stages, and why; run nothing");
     cmd->add_flag("--json", options->json, "One JSON event per line instead of text");
     cmd->callback([&global, &exit_status, options] {
         exit_status = run_pipeline(global, *options);

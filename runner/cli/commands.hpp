@@ -16,5 +16,7 @@ void add_show_command(CLI::App& app, const GlobalOptions& global, int& exit_stat
 void add_logs_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_resume_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_cancel_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
+void add_hooks_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
+void add_gc_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 
 }  // namespace sluice::cli

@@ -48,22 +48,43 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
         new_run.branch = request.commit->branch;
         new_run.commit = request.commit->sha;
     }
-    new_run.options = {{"jobs", request.jobs}, {"only", request.only}};
+    new_run.options = {{"jobs", request.jobs}, {"only", request.only}, {"source", request.source}};
     for (std::size_t i = 0; i < p.stages.size(); ++i) {
         if ((*included)[i]) new_run.stages.push_back(p.stages[i].name);
     }
+    if (request.commit) {
+        new_run.options["author"] = request.commit->author;
+        new_run.options["message"] = request.commit->message;
+    }
+    if (!request.target_branch.empty()) new_run.options["target_branch"] = request.target_branch;
+    if (!request.tag.empty()) new_run.options["tag"] = request.tag;
     auto id = deps_.store.create_run(new_run);
     if (!id) return std::unexpected(id.error());
+    if (request.on_created) request.on_created(*id);
 
     std::vector<StageStart> starts(p.stages.size());
     for (std::size_t i = 0; i < p.stages.size(); ++i) starts[i].included = (*included)[i];
-    RunFacts facts{*id, request.trigger, request.event, request.commit, request.workspace,
-                   request.jobs, false};
+    for (const auto& [stage, why] : request.skipped) {
+        int i = p.index_of(stage);
+        if (i < 0 || !starts[static_cast<std::size_t>(i)].included) continue;
+        auto st = deps_.store.set_stage_status(
+            *id, stage, "skipped", why,
+            store::EventNote{"stage_finished", {{"status", "skipped"}, {"reason", why}}});
+        if (!st) return std::unexpected(st.error());
+        StageStart& start = starts[static_cast<std::size_t>(i)];
+        start.preset = sched::State::skipped;
+        start.reason = why;
+        start.record.status = "skipped";
+        start.record.reason = why;
+    }
+    RunFacts facts{*id,          request.trigger,   request.event,  request.target_branch,
+                   request.tag,  request.commit,    request.workspace, request.jobs, false};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }
 
-util::Result<RunEnd> Engine::resume(store::RunId id, int jobs) {
+util::Result<RunEnd> Engine::resume(store::RunId id, int jobs,
+                                    const std::optional<std::filesystem::path>& workspace) {
     auto found = deps_.store.find_run(id);
     if (!found) return std::unexpected(found.error());
     if (!*found) {
@@ -98,7 +119,11 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs) {
         for (const auto& r : *records) {
             if (r.stage != p.stages[i].name) continue;
             starts[i].included = included[i] = true;
-            if (r.status == "passed" || (r.status == "failed" && r.allow_failure)) {
+            if (r.status == "skipped" && r.reason.rfind("needs ", 0) != 0) {
+                starts[i].preset = sched::State::skipped;  // left out by the rules
+                starts[i].reason = r.reason;
+                starts[i].record = stage_view(r);
+            } else if (r.status == "passed" || (r.status == "failed" && r.allow_failure)) {
                 starts[i].preset = r.status == "passed" ? sched::State::passed
                                                         : sched::State::failed;
                 starts[i].outputs = r.outputs;
@@ -122,10 +147,20 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs) {
         c.sha = run.commit;
         c.short_sha = run.commit.substr(0, 8);
         c.branch = run.branch;
+        c.author = run.options.value("author", std::string());
+        c.message = run.options.value("message", std::string());
         commit = c;
     }
     int run_jobs = jobs > 0 ? jobs : run.options.value("jobs", 1);
-    RunFacts facts{id, run.trigger, run.event, commit, run.workdir, run_jobs, true};
+    RunFacts facts{id,
+                   run.trigger,
+                   run.event,
+                   run.options.value("target_branch", std::string()),
+                   run.options.value("tag", std::string()),
+                   commit,
+                   workspace ? *workspace : std::filesystem::path(run.workdir),
+                   run_jobs,
+                   true};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +28,15 @@ struct RunRequest {
     std::vector<std::string> only;       // --only: these stages and what they need
     std::string trigger = "local";
     std::string event = "manual";
+    std::string target_branch;           // merge requests
+    std::string tag;                     // pushes of a tag
     std::optional<git::CommitInfo> commit;
+    // Stages the rules (`when:`) leave out, with why: recorded `skipped` before the run.
+    std::vector<std::pair<std::string, std::string>> skipped;
+    // Called once the run is stored, before any stage starts (e.g. --id-file).
+    std::function<void(store::RunId)> on_created;
+    // Where the run's files came from (repository, subdirectory), kept for resume.
+    nlohmann::json source = nlohmann::json::object();
 };
 
 struct RunEnd {
@@ -57,7 +66,9 @@ public:
     util::Result<RunEnd> run(const RunRequest& request);
 
     // Re-runs the stages of an earlier run that did not pass, keeping those that did.
-    util::Result<RunEnd> resume(store::RunId id, int jobs);
+    // `workspace` replaces the recorded one (a checkout made again for the resume).
+    util::Result<RunEnd> resume(store::RunId id, int jobs,
+                                const std::optional<std::filesystem::path>& workspace = {});
 
 private:
     EngineDeps deps_;

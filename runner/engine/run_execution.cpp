@@ -460,6 +460,10 @@ util::Result<exec::Environment> RunExecution::environment_for(int s) {
     set_var(env, "SLUICE_COMMIT_SHA", c ? c->sha : "");
     set_var(env, "SLUICE_COMMIT_SHORT", c ? c->short_sha : "");
     set_var(env, "SLUICE_BRANCH", c ? c->branch : "");
+    set_var(env, "SLUICE_TAG", !facts_.tag.empty() ? facts_.tag : c ? c->tag : "");
+    set_var(env, "SLUICE_TARGET_BRANCH", facts_.target_branch);
+    set_var(env, "SLUICE_COMMIT_AUTHOR", c ? c->author : "");
+    set_var(env, "SLUICE_COMMIT_MESSAGE", c ? c->message : "");
     return env;
 }
 

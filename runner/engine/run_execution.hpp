@@ -29,6 +29,8 @@ struct RunFacts {
     store::RunId id = 0;
     std::string trigger;
     std::string event;
+    std::string target_branch;
+    std::string tag;
     std::optional<git::CommitInfo> commit;
     std::filesystem::path workspace;
     int jobs = 1;

@@ -1,4 +1,4 @@
-// libgit2 initialisation and errors.
+// libgit2 initialisation, errors and small helpers shared by runner/git.
 #include "runner/git/handles.hpp"
 
 #include <mutex>
@@ -13,6 +13,32 @@ void ensure_initialized() {
 std::string last_error() {
     const git_error* e = git_error_last();
     return e != nullptr && e->message != nullptr ? e->message : "unknown libgit2 error";
+}
+
+std::unexpected<util::Error> git_failure(util::ErrorCode code, const std::string& what) {
+    return util::fail(code, what + ": " + last_error());
+}
+
+util::Result<RepoPtr> open_repository(const std::filesystem::path& path, bool search) {
+    ensure_initialized();
+    git_repository* raw = nullptr;
+    unsigned flags = search ? 0 : GIT_REPOSITORY_OPEN_NO_SEARCH;
+    int rc = git_repository_open_ext(&raw, path.c_str(), flags, nullptr);
+    if (rc == GIT_ENOTFOUND) {
+        return util::fail(util::ErrorCode::not_found, "not a git repository: " + path.string());
+    }
+    if (rc != 0) return git_failure(util::ErrorCode::io, "cannot open git repository " + path.string());
+    return RepoPtr(raw);
+}
+
+std::string to_hex(const git_oid& oid) {
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, &oid);
+    return hex;
+}
+
+std::filesystem::path common_dir(git_repository* repo) {
+    return std::filesystem::path(git_repository_commondir(repo));
 }
 
 }  // namespace sluice::git
