@@ -94,7 +94,11 @@ int show_run(const GlobalOptions& global, const std::string& id_text, bool json)
     if (!r.commit.empty()) {
         std::cout << "  commit:   " << r.commit << (r.branch.empty() ? "" : " on " + r.branch)
                   << "\n";
+        std::string author = r.options.value("author", std::string());
+        if (!author.empty()) std::cout << "  author:   " << author << "\n";
     }
+    std::string target = r.options.value("target_branch", std::string());
+    if (!target.empty()) std::cout << "  target:   " << target << "\n";
     std::cout << "  started:  " << local_time(r.created_ms) << "\n";
     if (r.finished_ms > 0) {
         std::cout << "  finished: " << local_time(r.finished_ms) << " ("
