@@ -30,6 +30,7 @@ int run_cli(int argc, char** argv) {
     add_cancel_command(app, global, exit_status);
     add_hooks_command(app, global, exit_status);
     add_gc_command(app, global, exit_status);
+    add_workspace_command(app, global, exit_status);
 
     try {
         app.parse(argc, argv);

@@ -18,5 +18,6 @@ void add_resume_command(CLI::App& app, const GlobalOptions& global, int& exit_st
 void add_cancel_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_hooks_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_gc_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
+void add_workspace_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 
 }  // namespace sluice::cli
