@@ -23,6 +23,8 @@ namespace sluice::git {
 namespace {
 
 constexpr int k_max_submodule_depth = 8;
+// Set in a workspace's .git/config: what allows a checkout to empty a directory.
+constexpr const char* k_workspace_marker = "sluice.workspace";
 
 // One repository to check out: the workspace itself, or one of its submodules.
 struct Target {
@@ -85,6 +87,7 @@ util::Result<RepoPtr> create_repo(const Target& t, const std::string& alternates
         // HEAD moves once per run: no reflog growing forever, no gc in a stage's git call.
         git_config_set_bool(config.get(), "core.logAllRefUpdates", 0);
         git_config_set_int32(config.get(), "gc.auto", 0);
+        git_config_set_bool(config.get(), k_workspace_marker, 1);
     }
     if (auto st = write_text(t.git_dir / "objects" / "info" / "alternates", alternates); !st) {
         return std::unexpected(st.error());
@@ -227,14 +230,15 @@ void on_checkout_progress(const char* path, std::size_t, std::size_t, void* payl
 
 // Moves an existing workspace to `tree`: libgit2 compares the work directory with the
 // workspace's index (stat data, hashing only what looks changed) and rewrites only the
-// files that differ from the tree.
+// files that differ from the tree. Filters stay on: they cost an attribute lookup per
+// file written, and a move writes few (finding out whether any attributes exist would
+// cost a walk of the whole tree).
 util::Status move_tree(git_repository* repo, git_tree* tree, const std::filesystem::path& work_dir,
                        CheckoutStats& stats) {
     MoveNotes notes;
     git_checkout_options options = GIT_CHECKOUT_OPTIONS_INIT;
     options.checkout_strategy =
         GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED | GIT_CHECKOUT_REMOVE_IGNORED;
-    options.disable_filters = filters_possible(repo, tree) ? 0 : 1;
     options.notify_flags =
         GIT_CHECKOUT_NOTIFY_UPDATED | GIT_CHECKOUT_NOTIFY_UNTRACKED | GIT_CHECKOUT_NOTIFY_IGNORED;
     options.notify_cb = on_checkout_notify;
@@ -441,6 +445,17 @@ util::Status checkout_one(const Target& t, const CheckoutOptions& options, Check
     return {};
 }
 
+// Whether `dir` is a workspace sluice made (and so may be emptied), or empty.
+bool safe_to_use(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (std::filesystem::is_empty(dir, ec) && !ec) return true;
+    git_config* raw = nullptr;
+    if (git_config_open_ondisk(&raw, (dir / ".git" / "config").c_str()) != 0) return false;
+    ConfigPtr config(raw);
+    int marked = 0;
+    return git_config_get_bool(&marked, config.get(), k_workspace_marker) == 0 && marked != 0;
+}
+
 }  // namespace
 
 util::Result<CheckoutStats> checkout(const std::filesystem::path& source_repo,
@@ -458,6 +473,11 @@ util::Result<CheckoutStats> checkout(const std::filesystem::path& source_repo,
     if (ec) {
         return util::fail(util::ErrorCode::io,
                           "cannot create the workspace " + workspace_dir.string() + ": " + ec.message());
+    }
+    if (!options.owned_directory && !safe_to_use(work)) {
+        return util::fail(util::ErrorCode::conflict,
+                          "refusing to check out into " + work.string() +
+                              ": it is neither empty nor a sluice workspace");
     }
     Target top{source_repo, oid, work, work / ".git", true};
     CheckoutStats stats;

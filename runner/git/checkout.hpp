@@ -24,6 +24,10 @@ struct CheckoutOptions {
     bool submodules = true;
     // Threads that write the files of a full checkout; 0: one per core, at most 8.
     int threads = 0;
+    // The directory is sluice's own (a WorkspacePool lease): anything in it may be
+    // deleted, even when it no longer looks like a workspace (a stage removed its .git).
+    // Otherwise only an empty directory or a workspace is used, anything else refused.
+    bool owned_directory = false;
 };
 
 struct CheckoutStats {
@@ -39,7 +43,8 @@ struct CheckoutStats {
 // repository at source_repo (a work tree, a subdirectory of one, or a bare repository
 // such as a mirror), with a detached HEAD at that commit. The caller must own the
 // workspace (WorkspacePool's lease): two checkouts into one directory at once are not
-// safe. Errors: not_found when the commit is not in the source repository, io otherwise.
+// safe. Errors: not_found when the commit is not in the source repository; conflict for
+// a directory that is neither empty nor a workspace (see owned_directory); io otherwise.
 util::Result<CheckoutStats> checkout(const std::filesystem::path& source_repo,
                                      const std::string& commit_sha,
                                      const std::filesystem::path& workspace_dir,

@@ -180,15 +180,26 @@ TEST_F(CheckoutTest, ABrokenIndexFallsBackToAFullCheckout) {
     expect_exactly(second_);
 }
 
-TEST_F(CheckoutTest, ADeletedGitDirectoryOrForeignFilesStartAfresh) {
+TEST_F(CheckoutTest, AForeignDirectoryIsRefusedUnlessOwned) {
     std::filesystem::create_directories(ws_ / "junk");
     std::ofstream(ws_ / "junk/file") << "j";
-    auto stats = checkout(repo_.dir(), first_, ws_);
+    auto refused = checkout(repo_.dir(), first_, ws_);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, util::ErrorCode::conflict);
+    EXPECT_TRUE(path_exists(ws_ / "junk/file"));
+    // The user's own work tree is such a directory.
+    EXPECT_FALSE(checkout(repo_.dir(), first_, repo_.dir()).has_value());
+
+    CheckoutOptions owned;
+    owned.owned_directory = true;
+    auto stats = checkout(repo_.dir(), first_, ws_, owned);
     ASSERT_TRUE(stats.has_value()) << stats.error().message;
     EXPECT_TRUE(stats->full);
     expect_exactly(first_);
+    // A stage deleted .git: owned, the workspace starts afresh.
     std::filesystem::remove_all(ws_ / ".git");
-    auto again = checkout(repo_.dir(), second_, ws_);
+    EXPECT_FALSE(checkout(repo_.dir(), second_, ws_).has_value());
+    auto again = checkout(repo_.dir(), second_, ws_, owned);
     ASSERT_TRUE(again.has_value()) << again.error().message;
     EXPECT_TRUE(again->full);
     expect_exactly(second_);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -92,19 +93,11 @@ bool autocrlf(git_repository* repo) {
     return git_config_get_bool(&value, config.get(), "core.autocrlf") == 0 && value != 0;
 }
 
-int find_gitattributes(const char*, const git_tree_entry* entry, void* payload) {
-    if (std::strcmp(git_tree_entry_name(entry), ".gitattributes") == 0 &&
-        git_tree_entry_type(entry) == GIT_OBJECT_BLOB) {
-        *static_cast<bool*>(payload) = true;
-        return -1;  // stop the walk
-    }
-    return 0;
-}
-
 struct Collect {
     std::filesystem::path root;
     std::vector<FileEntry> files;
     std::vector<FileEntry> gitlinks;
+    bool has_gitattributes = false;
     std::optional<util::Error> error;
 };
 
@@ -133,6 +126,7 @@ int collect_entry(const char* dir, const git_tree_entry* entry, void* payload) {
         }
         return 0;
     }
+    if (name == ".gitattributes") c->has_gitattributes = true;
     c->files.push_back(FileEntry{path, *git_tree_entry_id(entry), mode});
     return 0;
 }
@@ -236,13 +230,6 @@ void make_owner_writable(const std::filesystem::path& path) {
 
 }  // namespace
 
-bool filters_possible(git_repository* repo, git_tree* tree) {
-    if (autocrlf(repo) || attributes_outside_tree(repo)) return true;
-    bool found = false;
-    git_tree_walk(tree, GIT_TREEWALK_PRE, find_gitattributes, &found);
-    return found;
-}
-
 util::Result<int> write_full_tree(git_repository* repo, git_tree* tree, int threads) {
     const char* workdir = git_repository_workdir(repo);
     if (workdir == nullptr) return util::fail(util::ErrorCode::internal, "a workspace cannot be bare");
@@ -252,7 +239,10 @@ util::Result<int> write_full_tree(git_repository* repo, git_tree* tree, int thre
     if (collect.error) return std::unexpected(*collect.error);
     if (rc != 0) return git_failure(util::ErrorCode::io, "cannot read the tree");
 
-    bool filters = filters_possible(repo, tree);
+    // Filters (CRLF conversion, ident) can only apply when some attributes file exists or
+    // core.autocrlf is true; otherwise skipping them saves two attribute lookups (each a
+    // realpath(3)) per file.
+    bool filters = collect.has_gitattributes || autocrlf(repo) || attributes_outside_tree(repo);
     git_odb* odb_raw = nullptr;
     if (git_repository_odb(&odb_raw, repo) != 0) return git_failure(util::ErrorCode::io, "cannot open the object database");
     OdbPtr odb(odb_raw);

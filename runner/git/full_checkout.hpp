@@ -11,12 +11,6 @@
 
 namespace sluice::git {
 
-// Whether checking `tree` out in `repo` could run a filter (CRLF conversion, ident):
-// only when some attributes file exists (in the tree, info/attributes, the user's or
-// the system's) or core.autocrlf is true. When not, filters can be skipped, which
-// saves libgit2 two attribute lookups (each a realpath(3)) per file.
-bool filters_possible(git_repository* repo, git_tree* tree);
-
 // Writes every blob, symlink and (as an empty directory) submodule of `tree` below the
 // work directory of `repo`, which must hold nothing but its git directory, then
 // replaces the index with entries for them. Returns the number of files written.

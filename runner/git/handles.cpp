@@ -7,7 +7,14 @@ namespace sluice::git {
 
 void ensure_initialized() {
     static std::once_flag once;
-    std::call_once(once, [] { git_libgit2_init(); });
+    std::call_once(once, [] {
+        git_libgit2_init();
+        // libgit2 hashes every object it reads again to check its id (with SHA-1DC, the
+        // slow collision-detecting SHA-1): a third of a checkout's CPU time. git itself
+        // checks ids on fetch and fsck, not on every read; so do we (a fetch's indexer
+        // still hashes everything it receives).
+        git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+    });
 }
 
 std::string last_error() {
