@@ -3,7 +3,7 @@
 #
 # Builds a repository of FILES files (default 10,000: 100 directories of 100 files of a
 # few KB of text) with two adjacent commits (the second changes CHANGED files, default
-# 10), packs it as a clone would be, then times, REPEAT times each, interleaved:
+# 10), in one pack as a clone has it, then times, REPEAT times each, in turns:
 #   (a) git worktree add --detach DIR SHA1                  a full checkout by git
 #   (b) sluice: SHA1 into a new, empty workspace            a full checkout by sluice
 #   (c) sluice: an existing workspace moved SHA1 -> SHA2 and back (incremental)
@@ -132,10 +132,16 @@ git -C "$repo" worktree add -q --detach "$tmp/warm-git" "$sha1"
 "${checkout_cmd[@]}" --repo "$repo" --rev "$sha1" --into "$tmp/warm-sluice" >/dev/null
 "${checkout_cmd[@]}" --repo "$repo" --rev "$sha1" --into "$tmp/ws" >/dev/null
 for ((i = 1; i <= REPEAT; i++)); do
-  git_ms+=("$(timed "$tmp/log" git -C "$repo" worktree add -q --detach "$tmp/git-$i" "$sha1")")
-  full_ms+=("$(timed "$tmp/log" "${checkout_cmd[@]}" --repo "$repo" --rev "$sha1" --into "$tmp/full-$i")")
+  # git first in odd rounds, sluice first in even ones: neither always follows the other.
+  if ((i % 2)); then
+    git_ms+=("$(timed "$tmp/log" git -C "$repo" worktree add -q --detach "$tmp/git-$i" "$sha1")")
+    full_ms+=("$(timed "$tmp/log" "${checkout_cmd[@]}" --repo "$repo" --rev "$sha1" --into "$tmp/full-$i")")
+  else
+    full_ms+=("$(timed "$tmp/log" "${checkout_cmd[@]}" --repo "$repo" --rev "$sha1" --into "$tmp/full-$i")")
+    git_ms+=("$(timed "$tmp/log" git -C "$repo" worktree add -q --detach "$tmp/git-$i" "$sha1")")
+  fi
   move_ms+=("$(timed "$tmp/log" "${checkout_cmd[@]}" --repo "$repo" --rev "$sha2" --into "$tmp/ws")")
-  moved_files=$(grep -o 'wrote [0-9]* files' "$tmp/log" || true)
+  moved_files=$(grep -oE '[0-9]+ written' "$tmp/log" || true)  # "SHORT: N written, M removed"
   move_ms+=("$(timed "$tmp/log" "${checkout_cmd[@]}" --repo "$repo" --rev "$sha1" --into "$tmp/ws")")
 done
 
@@ -164,17 +170,20 @@ paired_ratio() {  # paired_ratio "A..." "B..." STEP — median of A[i*STEP+k] / 
 }
 full_vs_git=$(paired_ratio "${full_ms[*]}" "${git_ms[*]}" 1)
 move_vs_full=$(paired_ratio "${move_ms[*]}" "${full_ms[*]}" 2)
+move_vs_git=$(paired_ratio "${move_ms[*]}" "${git_ms[*]}" 2)
 ok_full=$(awk -v r="$full_vs_git" 'BEGIN { print (r <= 1.0) ? "ok" : "MISSED" }')
 ok_move=$(awk -v r="$move_vs_full" 'BEGIN { print (r < 0.2) ? "ok" : "MISSED" }')
 
-printf '\n%-40s %10s %8s %10s  %s\n' "checkout of $FILES files" "median ms" "min ms" "ratio" "target"
-printf '%-40s %10s %8s %10s  %s\n' "git worktree add --detach" "$git_med" "$git_min" "1.00" ""
-printf '%-40s %10s %8s %10s  %s\n' "sluice, full (new workspace)" "$full_med" "$full_min" \
-  "$full_vs_git" "<= 1.00 x git worktree add: $ok_full"
-printf '%-40s %10s %8s %10s  %s\n' "sluice, incremental move ($changed_files changed)" "$move_med" \
-  "$move_min" "$move_vs_full" "< 0.20 x sluice full: $ok_move"
-echo "(runs per row: $REPEAT, the move row $((2 * REPEAT)): both directions; ratio: median of"
-echo " the ratios of adjacent runs; the last move ${moved_files:-reported nothing})"
+row() { printf '%-36s %9s %7s %8s %12s  %s\n' "$@"; }
+echo
+row "checkout of $FILES files" "median ms" "min ms" "vs git" "vs sluice full" "target"
+row "git worktree add --detach" "$git_med" "$git_min" "1.00" "" ""
+row "sluice, full (new workspace)" "$full_med" "$full_min" "$full_vs_git" "1.00" \
+  "<= 1.00 x git: $ok_full"
+row "sluice, move ($changed_files files changed)" "$move_med" "$move_min" "$move_vs_git" \
+  "$move_vs_full" "< 0.20 x sluice full: $ok_move"
+echo "(runs per row: $REPEAT, the move row $((2 * REPEAT)): both directions; ratios: medians of"
+echo " the ratios of adjacent runs; the last move: ${moved_files:-?} files)"
 
 # Removing the worktrees git registered (the directories go with $tmp).
 git -C "$repo" worktree prune 2>/dev/null || true

@@ -72,6 +72,7 @@ util::Result<git::WorkspaceLease> check_out_commit(const Session& session,
     if (!lease) return std::unexpected(lease.error());
     git::CheckoutOptions options;
     options.state_dir = session.state.root;
+    options.owned_directory = true;  // the lease's directory is sluice's: rebuild it if broken
     auto stats = git::checkout(repo, sha, lease->dir(), options);
     if (!stats) return std::unexpected(stats.error());
     if (auto st = lease->record_checkout(sha, branch); !st) return std::unexpected(st.error());

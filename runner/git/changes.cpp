@@ -13,14 +13,18 @@ util::Result<ObjectPtr> peel_revision(git_repository* repo, const std::string& r
                                       git_object_t type) {
     git_object* raw = nullptr;
     int rc = git_revparse_single(&raw, repo, rev.c_str());
-    if (rc == GIT_ENOTFOUND) return util::fail(util::ErrorCode::bad_input, "unknown revision `" + rev + "`");
-    if (rc == GIT_EAMBIGUOUS) return git_failure(util::ErrorCode::bad_input, "ambiguous revision `" + rev + "`");
+    if (rc == GIT_ENOTFOUND) {
+        return util::fail(util::ErrorCode::bad_input, "unknown revision `" + rev + "`");
+    }
+    if (rc == GIT_EAMBIGUOUS) {
+        return git_failure(util::ErrorCode::bad_input, "ambiguous revision `" + rev + "`");
+    }
     if (rc != 0) return git_failure(util::ErrorCode::bad_input, "invalid revision `" + rev + "`");
     ObjectPtr object(raw);
     git_object* peeled = nullptr;
     if (git_object_peel(&peeled, object.get(), type) != 0) {
-        return util::fail(util::ErrorCode::bad_input, "revision `" + rev + "` names no " +
-                                                          git_object_type2string(type));
+        return util::fail(util::ErrorCode::bad_input,
+                          "revision `" + rev + "` names no " + git_object_type2string(type));
     }
     return ObjectPtr(peeled);
 }
@@ -76,7 +80,10 @@ util::Result<std::string> merge_base(const std::filesystem::path& repo_path, con
         return util::fail(util::ErrorCode::not_found,
                           "`" + a + "` and `" + b + "` have no common ancestor");
     }
-    if (rc != 0) return git_failure(util::ErrorCode::io, "cannot find the merge base of `" + a + "` and `" + b + "`");
+    if (rc != 0) {
+        return git_failure(util::ErrorCode::io,
+                           "cannot find the merge base of `" + a + "` and `" + b + "`");
+    }
     return to_hex(base);
 }
 

@@ -28,7 +28,7 @@ constexpr const char* k_workspace_marker = "sluice.workspace";
 
 // One repository to check out: the workspace itself, or one of its submodules.
 struct Target {
-    std::filesystem::path source;    // the repository whose objects are borrowed
+    std::filesystem::path source;  // the repository whose objects are borrowed
     git_oid commit;
     std::filesystem::path work_dir;  // where the files go
     std::filesystem::path git_dir;   // the workspace's own git directory for them
@@ -55,10 +55,30 @@ util::Status write_text(const std::filesystem::path& path, const std::string& te
     return {};
 }
 
+// A shallow source (a CI's `git clone --depth N`) lists where its history stops in
+// `shallow`; the workspace needs the same list, or `git log` in a stage fails on the
+// missing parents.
+util::Status copy_shallow(const std::filesystem::path& source_git_dir,
+                          const std::filesystem::path& git_dir) {
+    std::error_code ec;
+    auto from = source_git_dir / "shallow";
+    auto to = git_dir / "shallow";
+    if (!std::filesystem::exists(from, ec)) {
+        std::filesystem::remove(to, ec);
+        return {};
+    }
+    std::string text = read_text(from);
+    if (read_text(to) == text) return {};
+    return write_text(to, text);
+}
+
 util::Result<RepoPtr> create_repo(const Target& t, const std::string& alternates) {
     std::error_code ec;
     std::filesystem::create_directories(t.work_dir, ec);
-    if (ec) return util::fail(util::ErrorCode::io, "cannot create " + t.work_dir.string() + ": " + ec.message());
+    if (ec) {
+        return util::fail(util::ErrorCode::io,
+                          "cannot create " + t.work_dir.string() + ": " + ec.message());
+    }
     // Nothing usable is there: start from an empty directory (a submodule keeps nothing
     // either; its .git file is written again by the init below).
     if (auto st = clear_directory(t.work_dir, ""); !st) return std::unexpected(st.error());
@@ -78,7 +98,8 @@ util::Result<RepoPtr> create_repo(const Target& t, const std::string& alternates
     }
     git_repository* raw = nullptr;
     if (git_repository_init_ext(&raw, init_path.c_str(), &init) != 0) {
-        return git_failure(util::ErrorCode::io, "cannot create a workspace in " + t.work_dir.string());
+        return git_failure(util::ErrorCode::io,
+                           "cannot create a workspace in " + t.work_dir.string());
     }
     RepoPtr created(raw);
     git_config* config_raw = nullptr;
@@ -103,7 +124,8 @@ std::filesystem::path without_trailing_separator(std::filesystem::path p) {
 }
 
 // Whether work_dir/.git is a "gitdir: PATH" file naming git_dir.
-bool gitlink_points_to(const std::filesystem::path& work_dir, const std::filesystem::path& git_dir) {
+bool gitlink_points_to(const std::filesystem::path& work_dir,
+                       const std::filesystem::path& git_dir) {
     std::string text = read_text(work_dir / ".git");
     const std::string prefix = "gitdir: ";
     if (!text.starts_with(prefix)) return false;
@@ -129,7 +151,8 @@ util::Result<RepoPtr> prepare_repo(const Target& t, const std::filesystem::path&
                 // A submodule checked out before, then removed and now back: its directory
                 // is new and lacks the `.git` file that makes it a repository for git.
                 if (!gitlink_points_to(t.work_dir, t.git_dir)) {
-                    auto link = "gitdir: " + t.git_dir.lexically_relative(t.work_dir).string() + "\n";
+                    auto link =
+                        "gitdir: " + t.git_dir.lexically_relative(t.work_dir).string() + "\n";
                     if (auto st = write_text(t.work_dir / ".git", link); !st) {
                         return std::unexpected(st.error());
                     }
@@ -167,8 +190,8 @@ std::vector<Gitlink> gitlinks(git_tree* tree) {
         tree, GIT_TREEWALK_PRE,
         [](const char* dir, const git_tree_entry* entry, void* payload) {
             if (git_tree_entry_filemode(entry) == GIT_FILEMODE_COMMIT) {
-                static_cast<std::vector<Gitlink>*>(payload)->push_back(
-                    Gitlink{std::string(dir) + git_tree_entry_name(entry), *git_tree_entry_id(entry)});
+                static_cast<std::vector<Gitlink>*>(payload)->push_back(Gitlink{
+                    std::string(dir) + git_tree_entry_name(entry), *git_tree_entry_id(entry)});
             }
             return 0;
         },
@@ -211,9 +234,9 @@ int on_checkout_notify(git_checkout_notify_t why, const char* path, const git_di
     if (why == GIT_CHECKOUT_NOTIFY_UPDATED) {
         notes->updated.insert(without_trailing_slash(path));
         // A submodule's new commit is no file written here; its own checkout counts.
-        bool gitlink = (target != nullptr && target->mode == GIT_FILEMODE_COMMIT) ||
-                       (target == nullptr && baseline != nullptr &&
-                        baseline->mode == GIT_FILEMODE_COMMIT);
+        bool gitlink =
+            (target != nullptr && target->mode == GIT_FILEMODE_COMMIT) ||
+            (target == nullptr && baseline != nullptr && baseline->mode == GIT_FILEMODE_COMMIT);
         if (!gitlink && target != nullptr) ++notes->written;
     } else if (why == GIT_CHECKOUT_NOTIFY_UNTRACKED || why == GIT_CHECKOUT_NOTIFY_IGNORED) {
         notes->leftovers.emplace_back(without_trailing_slash(path));
@@ -253,7 +276,8 @@ util::Status move_tree(git_repository* repo, git_tree* tree, const std::filesyst
     for (const auto& path : notes.leftovers) {
         std::error_code ec;
         auto full = work_dir / path;
-        if (std::filesystem::symlink_status(full, ec).type() != std::filesystem::file_type::not_found) {
+        if (std::filesystem::symlink_status(full, ec).type() !=
+            std::filesystem::file_type::not_found) {
             if (auto st = remove_tree(full); !st) return st;
             notes.removed.insert(path);
         }
@@ -302,7 +326,8 @@ util::Result<SubmoduleSource> submodule_source(git_repository* source, git_submo
     if (url != nullptr && *url != '\0') {
         Buf resolved;
         if (git_submodule_resolve_url(resolved.get(), source, url) != 0) {
-            return git_failure(util::ErrorCode::io, "submodule `" + path + "`: cannot resolve its url");
+            return git_failure(util::ErrorCode::io,
+                               "submodule `" + path + "`: cannot resolve its url");
         }
         resolved_url = resolved.str();
     }
@@ -321,17 +346,15 @@ util::Result<SubmoduleSource> submodule_source(git_repository* source, git_submo
     auto mirrored = mirror(options.state_dir, resolved_url);
     if (!mirrored) return std::unexpected(mirrored.error());
     if (!has_commit(*mirrored, commit)) {
-        return util::fail(util::ErrorCode::not_found, "submodule `" + path + "`: " +
-                                                          resolved_url + " has no commit " +
-                                                          to_hex(commit));
+        return util::fail(util::ErrorCode::not_found, "submodule `" + path + "`: " + resolved_url +
+                                                          " has no commit " + to_hex(commit));
     }
     return SubmoduleSource{*mirrored, resolved_url};
 }
 
 util::Status checkout_submodules(git_repository* repo, git_repository* source, const Target& t,
-                                 const std::vector<Gitlink>& links,
-                                 const CheckoutOptions& options, CheckoutStats& stats,
-                                 int depth) {
+                                 const std::vector<Gitlink>& links, const CheckoutOptions& options,
+                                 CheckoutStats& stats, int depth) {
     if (depth >= k_max_submodule_depth) {
         return util::fail(util::ErrorCode::io, "submodules nested more than " +
                                                    std::to_string(k_max_submodule_depth) +
@@ -345,8 +368,8 @@ util::Status checkout_submodules(git_repository* repo, git_repository* source, c
         SubmodulePtr sm(raw);
         const char* name = git_submodule_name(sm.get());
         if (!safe_submodule_name(name)) {
-            return util::fail(util::ErrorCode::io, "submodule `" + link.path +
-                                                       "` has an unsafe name `" + name + "`");
+            return util::fail(util::ErrorCode::io,
+                              "submodule `" + link.path + "` has an unsafe name `" + name + "`");
         }
         auto src = submodule_source(source, sm.get(), link.commit, options);
         if (!src) return std::unexpected(src.error());
@@ -379,6 +402,7 @@ util::Status checkout_one(const Target& t, const CheckoutOptions& options, Check
     bool created = false;
     auto repo = prepare_repo(t, objects, created);
     if (!repo) return std::unexpected(repo.error());
+    if (auto st = copy_shallow(common_dir(source->get()), t.git_dir); !st) return st;
     auto tree = commit_tree(repo->get(), t.commit);
     if (!tree) {
         if (tree.error().code != util::ErrorCode::not_found) return std::unexpected(tree.error());
@@ -405,7 +429,8 @@ util::Status checkout_one(const Target& t, const CheckoutOptions& options, Check
             // Whatever is there cannot be trusted: a new repository, an empty directory.
             mine.files_written = 0;
             mine.files_removed = 0;
-            repo = {};
+            tree = TreePtr();  // libgit2 objects go before their repository
+            repo = RepoPtr();
             if (auto st = remove_tree(t.git_dir); !st) return st;
             repo = prepare_repo(t, objects, created);
             if (!repo) return std::unexpected(repo.error());
@@ -426,7 +451,8 @@ util::Status checkout_one(const Target& t, const CheckoutOptions& options, Check
         bool kept = std::any_of(new_links.begin(), new_links.end(),
                                 [&](const Gitlink& l) { return l.path == old.path; });
         auto dir = t.work_dir / old.path;
-        if (!kept && std::filesystem::symlink_status(dir, ec).type() == std::filesystem::file_type::directory) {
+        if (!kept && std::filesystem::symlink_status(dir, ec).type() ==
+                         std::filesystem::file_type::directory) {
             // Only a removed submodule's leftover directory: a file now at that path was
             // written by the checkout and is not a directory.
             if (auto st = remove_tree(dir); !st) return st;
@@ -465,14 +491,15 @@ util::Result<CheckoutStats> checkout(const std::filesystem::path& source_repo,
     ensure_initialized();
     git_oid oid;
     if (commit_sha.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, commit_sha.c_str()) != 0) {
-        return util::fail(util::ErrorCode::bad_input, "not a full commit sha: `" + commit_sha + "`");
+        return util::fail(util::ErrorCode::bad_input,
+                          "not a full commit sha: `" + commit_sha + "`");
     }
     std::error_code ec;
     std::filesystem::create_directories(workspace_dir, ec);
     auto work = std::filesystem::canonical(workspace_dir, ec);
     if (ec) {
-        return util::fail(util::ErrorCode::io,
-                          "cannot create the workspace " + workspace_dir.string() + ": " + ec.message());
+        return util::fail(util::ErrorCode::io, "cannot create the workspace " +
+                                                   workspace_dir.string() + ": " + ec.message());
     }
     if (!options.owned_directory && !safe_to_use(work)) {
         return util::fail(util::ErrorCode::conflict,

@@ -13,15 +13,15 @@
 namespace sluice::git {
 namespace {
 
-using test_support::path_exists;
 using test_support::FixtureRepo;
 using test_support::git;
 using test_support::identity;
 using test_support::list_files;
+using test_support::path_exists;
 using test_support::read;
 
 class CheckoutTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         for (int d = 0; d < 5; ++d) {
             for (int f = 0; f < 10; ++f) {
@@ -115,16 +115,16 @@ TEST_F(CheckoutTest, LeftoversOfAPreviousRunAreRemoved) {
     std::ofstream(ws_ / "untracked.txt") << "x";
     std::filesystem::create_directories(ws_ / "out/deep");
     std::ofstream(ws_ / "out/deep/model.pkl") << "m";
-    std::ofstream(ws_ / "debug.log") << "ignored";               // ignored by .gitignore
+    std::ofstream(ws_ / "debug.log") << "ignored";  // ignored by .gitignore
     std::filesystem::create_directories(ws_ / "build");
-    std::ofstream(ws_ / "build/a.o") << "o";                      // an ignored directory
-    std::filesystem::create_directories(ws_ / "vendor/lib");      // a repository a stage cloned
+    std::ofstream(ws_ / "build/a.o") << "o";                  // an ignored directory
+    std::filesystem::create_directories(ws_ / "vendor/lib");  // a repository a stage cloned
     git(ws_ / "vendor/lib", {"init", "-q"});
     std::ofstream(ws_ / "vendor/lib/x") << "x";
-    std::ofstream(ws_ / "d2/f2.txt") << "edited by a stage";      // modified
-    std::filesystem::remove(ws_ / "d3/f3.txt");                   // deleted
-    ::chmod((ws_ / "run.sh").c_str(), 0644);                      // mode changed
-    std::filesystem::create_directories(ws_ / "locked/inner");    // read-only leftovers
+    std::ofstream(ws_ / "d2/f2.txt") << "edited by a stage";    // modified
+    std::filesystem::remove(ws_ / "d3/f3.txt");                 // deleted
+    ::chmod((ws_ / "run.sh").c_str(), 0644);                    // mode changed
+    std::filesystem::create_directories(ws_ / "locked/inner");  // read-only leftovers
     std::ofstream(ws_ / "locked/inner/f") << "f";
     ::chmod((ws_ / "locked/inner").c_str(), 0555);
     ::chmod((ws_ / "locked").c_str(), 0555);
@@ -145,9 +145,9 @@ TEST_F(CheckoutTest, LeftoversOfAPreviousRunAreRemoved) {
 TEST_F(CheckoutTest, AStageTouchingAFileWithoutChangingItCausesNoRewrite) {
     ASSERT_TRUE(checkout(repo_.dir(), first_, ws_).has_value());
     auto before = identity(ws_ / "d0/f2.txt");
-    std::filesystem::last_write_time(ws_ / "d0/f2.txt",
-                                     std::filesystem::last_write_time(ws_ / "d0/f2.txt") +
-                                         std::chrono::seconds(5));
+    std::filesystem::last_write_time(
+        ws_ / "d0/f2.txt",
+        std::filesystem::last_write_time(ws_ / "d0/f2.txt") + std::chrono::seconds(5));
     auto stats = checkout(repo_.dir(), first_, ws_);
     ASSERT_TRUE(stats.has_value());
     EXPECT_EQ(stats->files_written, 0);
@@ -221,10 +221,21 @@ TEST_F(CheckoutTest, MissingCommitAndBadSha) {
     auto missing = checkout(repo_.dir(), std::string(40, 'a'), ws_);
     ASSERT_FALSE(missing.has_value());
     EXPECT_EQ(missing.error().code, util::ErrorCode::not_found);
-    EXPECT_NE(missing.error().message.find("is not in"), std::string::npos) << missing.error().message;
+    EXPECT_NE(missing.error().message.find("is not in"), std::string::npos)
+        << missing.error().message;
     auto bad = checkout(repo_.dir(), "main", ws_);
     ASSERT_FALSE(bad.has_value());
     EXPECT_EQ(bad.error().code, util::ErrorCode::bad_input);
+}
+
+TEST_F(CheckoutTest, AShallowCloneAsACIHasIt) {
+    git(tmp_.path(), {"clone", "-q", "--depth", "1", "file://" + repo_.dir().string(), "shallow"});
+    auto stats = checkout(tmp_ / "shallow", second_, ws_);
+    ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    expect_exactly(second_);
+    // History ends where the clone's does, without errors about missing parents.
+    EXPECT_EQ(git(ws_, {"log", "--format=%s"}), "second");
+    EXPECT_EQ(git(ws_, {"rev-parse", "--is-shallow-repository"}), "true");
 }
 
 TEST_F(CheckoutTest, SingleThreadedFullCheckoutIsTheSame) {

@@ -105,10 +105,10 @@ int collect_entry(const char* dir, const git_tree_entry* entry, void* payload) {
     auto* c = static_cast<Collect*>(payload);
     std::string_view name = git_tree_entry_name(entry);
     if (unsafe_component(name)) {
-        c->error = util::Error{util::ErrorCode::io,
-                               "refusing to check out the path `" + std::string(dir) +
-                                   std::string(name) + "`",
-                               {}};
+        c->error = util::Error{
+            util::ErrorCode::io,
+            "refusing to check out the path `" + std::string(dir) + std::string(name) + "`",
+            {}};
         return -1;
     }
     std::string path = std::string(dir) + std::string(name);
@@ -135,7 +135,10 @@ util::Status write_all(int fd, const char* data, std::size_t size, const std::st
     while (size > 0) {
         ssize_t n = ::write(fd, data, size);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return util::fail(util::ErrorCode::io, "cannot write " + path + ": " + std::strerror(errno));
+        if (n < 0) {
+            return util::fail(util::ErrorCode::io,
+                              "cannot write " + path + ": " + std::strerror(errno));
+        }
         data += n;
         size -= static_cast<std::size_t>(n);
     }
@@ -157,7 +160,8 @@ util::Status write_entry(git_repository* repo, git_odb* odb, bool filters,
     if (entry.mode == GIT_FILEMODE_LINK) {
         std::string target(data, size);
         if (::symlink(target.c_str(), full.c_str()) != 0 || ::lstat(full.c_str(), &entry.st) != 0) {
-            return util::fail(util::ErrorCode::io, "cannot create symlink " + full + ": " + std::strerror(errno));
+            return util::fail(util::ErrorCode::io,
+                              "cannot create symlink " + full + ": " + std::strerror(errno));
         }
         return {};
     }
@@ -188,14 +192,20 @@ util::Status write_entry(git_repository* repo, git_odb* odb, bool filters,
     // O_EXCL: the directory is new, so an existing file (or symlink) is a bug, never
     // something to write through.
     int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) return util::fail(util::ErrorCode::io, "cannot create " + full + ": " + std::strerror(errno));
+    if (fd < 0) {
+        return util::fail(util::ErrorCode::io,
+                          "cannot create " + full + ": " + std::strerror(errno));
+    }
     auto written = write_all(fd, data, size, full);
     bool stat_ok = ::fstat(fd, &entry.st) == 0;
     if (::close(fd) != 0 && written) {
-        return util::fail(util::ErrorCode::io, "cannot write " + full + ": " + std::strerror(errno));
+        return util::fail(util::ErrorCode::io,
+                          "cannot write " + full + ": " + std::strerror(errno));
     }
     if (!written) return written;
-    if (!stat_ok) return util::fail(util::ErrorCode::io, "cannot stat " + full + ": " + std::strerror(errno));
+    if (!stat_ok) {
+        return util::fail(util::ErrorCode::io, "cannot stat " + full + ": " + std::strerror(errno));
+    }
     return {};
 }
 
@@ -232,7 +242,9 @@ void make_owner_writable(const std::filesystem::path& path) {
 
 util::Result<int> write_full_tree(git_repository* repo, git_tree* tree, int threads) {
     const char* workdir = git_repository_workdir(repo);
-    if (workdir == nullptr) return util::fail(util::ErrorCode::internal, "a workspace cannot be bare");
+    if (workdir == nullptr) {
+        return util::fail(util::ErrorCode::internal, "a workspace cannot be bare");
+    }
     Collect collect;
     collect.root = workdir;
     int rc = git_tree_walk(tree, GIT_TREEWALK_PRE, collect_entry, &collect);
@@ -244,7 +256,9 @@ util::Result<int> write_full_tree(git_repository* repo, git_tree* tree, int thre
     // realpath(3)) per file.
     bool filters = collect.has_gitattributes || autocrlf(repo) || attributes_outside_tree(repo);
     git_odb* odb_raw = nullptr;
-    if (git_repository_odb(&odb_raw, repo) != 0) return git_failure(util::ErrorCode::io, "cannot open the object database");
+    if (git_repository_odb(&odb_raw, repo) != 0) {
+        return git_failure(util::ErrorCode::io, "cannot open the object database");
+    }
     OdbPtr odb(odb_raw);
     auto& files = collect.files;
     std::size_t first_parallel = 0;
@@ -307,9 +321,13 @@ util::Result<int> write_full_tree(git_repository* repo, git_tree* tree, int thre
     for (auto& link : collect.gitlinks) ::lstat((collect.root / link.path).c_str(), &link.st);
 
     git_index* index_raw = nullptr;
-    if (git_repository_index(&index_raw, repo) != 0) return git_failure(util::ErrorCode::io, "cannot open the index");
+    if (git_repository_index(&index_raw, repo) != 0) {
+        return git_failure(util::ErrorCode::io, "cannot open the index");
+    }
     IndexPtr index(index_raw);
-    if (git_index_clear(index.get()) != 0) return git_failure(util::ErrorCode::io, "cannot clear the index");
+    if (git_index_clear(index.get()) != 0) {
+        return git_failure(util::ErrorCode::io, "cannot clear the index");
+    }
     for (const auto* list : {&files, &collect.gitlinks}) {
         for (const auto& f : *list) {
             git_index_entry e = index_entry(f);
@@ -319,7 +337,9 @@ util::Result<int> write_full_tree(git_repository* repo, git_tree* tree, int thre
         }
     }
     // Written after every file, so no entry is "racily clean" beyond the last clock tick.
-    if (git_index_write(index.get()) != 0) return git_failure(util::ErrorCode::io, "cannot write the index");
+    if (git_index_write(index.get()) != 0) {
+        return git_failure(util::ErrorCode::io, "cannot write the index");
+    }
     return static_cast<int>(files.size());
 }
 
@@ -331,7 +351,10 @@ util::Status remove_tree(const std::filesystem::path& path) {
     make_owner_writable(path);
     ec.clear();
     std::filesystem::remove_all(path, ec);
-    if (ec) return util::fail(util::ErrorCode::io, "cannot remove " + path.string() + ": " + ec.message());
+    if (ec) {
+        return util::fail(util::ErrorCode::io,
+                          "cannot remove " + path.string() + ": " + ec.message());
+    }
     return {};
 }
 

@@ -34,7 +34,9 @@ util::Result<RepoPtr> open_repository(const std::filesystem::path& path, bool se
     if (rc == GIT_ENOTFOUND) {
         return util::fail(util::ErrorCode::not_found, "not a git repository: " + path.string());
     }
-    if (rc != 0) return git_failure(util::ErrorCode::io, "cannot open git repository " + path.string());
+    if (rc != 0) {
+        return git_failure(util::ErrorCode::io, "cannot open git repository " + path.string());
+    }
     return RepoPtr(raw);
 }
 

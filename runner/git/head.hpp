@@ -15,16 +15,16 @@ namespace sluice::git {
 
 struct CommitInfo {
     std::string sha;
-    std::string short_sha;   // 8 hex digits
-    std::string branch;      // empty when HEAD is detached or the revision is no branch
-    std::string tag;         // the tag the revision named, else a tag pointing at the commit
-    std::string author;      // "Name <email>"
+    std::string short_sha;  // 8 hex digits
+    std::string branch;     // empty when HEAD is detached or the revision is no branch
+    std::string tag;        // the tag the revision named, else a tag pointing at the commit
+    std::string author;     // "Name <email>"
     std::string message;
     std::string author_name;
     std::string author_email;
-    std::int64_t authored_at = 0;     // unix seconds
-    std::int64_t committed_at = 0;    // unix seconds, the committer's time
-    std::vector<std::string> parents; // full shas, the first parent first; none for a root
+    std::int64_t authored_at = 0;      // unix seconds
+    std::int64_t committed_at = 0;     // unix seconds, the committer's time
+    std::vector<std::string> parents;  // full shas, the first parent first; none for a root
 };
 
 // The HEAD commit of the repository containing dir; nullopt outside a repository or

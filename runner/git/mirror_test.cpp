@@ -162,7 +162,8 @@ TEST_F(MirrorTest, Http) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ASSERT_TRUE(std::filesystem::exists(port_file)) << "the HTTP server did not start";
-    std::string url = "http://127.0.0.1:" + test_support::read(port_file) + "/cgi-bin/git/origin.git";
+    std::string url =
+        "http://127.0.0.1:" + test_support::read(port_file) + "/cgi-bin/git/origin.git";
     auto dir = mirror(state_, url);
     ASSERT_TRUE(dir.has_value()) << dir.error().message;
     EXPECT_EQ(refs(*dir), refs(origin_));
@@ -172,8 +173,8 @@ TEST_F(MirrorTest, Http) {
     git(work_.dir(), {"push", "-q", "origin", "main"});
     ASSERT_TRUE(mirror(state_, url).has_value());
     EXPECT_EQ(git(*dir, {"rev-parse", "main"}), second);
-    auto missing = mirror(state_, "http://127.0.0.1:" + test_support::read(port_file) +
-                                      "/cgi-bin/git/nothing.git");
+    auto missing = mirror(
+        state_, "http://127.0.0.1:" + test_support::read(port_file) + "/cgi-bin/git/nothing.git");
     ASSERT_FALSE(missing.has_value());
     EXPECT_EQ(missing.error().code, util::ErrorCode::io);
 }

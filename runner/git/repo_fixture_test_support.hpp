@@ -73,11 +73,14 @@ private:
     std::filesystem::path dir_;
 };
 
-inline std::string read(const std::filesystem::path& path) { return sluice::testing::read_file(path); }
+inline std::string read(const std::filesystem::path& path) {
+    return sluice::testing::read_file(path);
+}
 
 inline bool path_exists(const std::filesystem::path& path) {
     std::error_code ec;
-    return std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found;
+    return std::filesystem::symlink_status(path, ec).type() !=
+           std::filesystem::file_type::not_found;
 }
 
 // Inode and modification time: equal before and after means the file was not rewritten.
@@ -90,7 +93,8 @@ struct FileIdentity {
 inline FileIdentity identity(const std::filesystem::path& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) return {};
-    return {st.st_ino, static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000LL + st.st_mtim.tv_nsec};
+    return {st.st_ino,
+            static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000LL + st.st_mtim.tv_nsec};
 }
 
 // Every regular file and symlink below `dir` (relative paths), `.git` excluded.

@@ -45,11 +45,10 @@ std::vector<git_oid> objects_with_prefix(git_repository* repo, const std::string
         &search);
     std::sort(search.found.begin(), search.found.end(),
               [](const git_oid& a, const git_oid& b) { return git_oid_cmp(&a, &b) < 0; });
-    search.found.erase(std::unique(search.found.begin(), search.found.end(),
-                                   [](const git_oid& a, const git_oid& b) {
-                                       return git_oid_equal(&a, &b) != 0;
-                                   }),
-                       search.found.end());
+    search.found.erase(
+        std::unique(search.found.begin(), search.found.end(),
+                    [](const git_oid& a, const git_oid& b) { return git_oid_equal(&a, &b) != 0; }),
+        search.found.end());
     return search.found;
 }
 

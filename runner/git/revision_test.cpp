@@ -179,14 +179,15 @@ protected:
             std::string content = "content " + std::to_string(i) + "\n";
             stream << "commit refs/heads/many\n"
                    << "committer C <c@example.com> " << 1700000000 + i << " +0000\n"
-                   << "data " << message.size() << "\n" << message;
+                   << "data " << message.size() << "\n"
+                   << message;
             if (i == 0) stream << "from refs/heads/main^0\n";
-            stream << "M 100644 inline file.txt\ndata " << content.size() << "\n" << content << "\n";
+            stream << "M 100644 inline file.txt\ndata " << content.size() << "\n"
+                   << content << "\n";
         }
         tmp_.write("stream", stream.str());
-        auto r = sluice::testing::run_command(
-            {"sh", "-c", "git fast-import --quiet < ../stream"},
-            {repo_.dir(), test_support::git_env()});
+        auto r = sluice::testing::run_command({"sh", "-c", "git fast-import --quiet < ../stream"},
+                                              {repo_.dir(), test_support::git_env()});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         std::istringstream objects(git(repo_.dir(), {"cat-file", "--batch-all-objects",
                                                      "--batch-check=%(objectname) %(objecttype)"}));
@@ -242,7 +243,8 @@ TEST_F(AmbiguousTest, OnlyNonCommitsSharingAPrefix) {
     auto c = resolve_revision(repo_.dir(), prefix);
     ASSERT_FALSE(c.has_value());
     EXPECT_EQ(c.error().code, util::ErrorCode::bad_input);
-    EXPECT_EQ(c.error().message.rfind("revision `" + prefix + "` names no commit; it matches ", 0), 0u)
+    EXPECT_EQ(c.error().message.rfind("revision `" + prefix + "` names no commit; it matches ", 0),
+              0u)
         << c.error().message;
 }
 
@@ -290,12 +292,12 @@ TEST_F(RevisionTest, CountsUncommittedChangesLikeGitStatus) {
     EXPECT_EQ(*clean, 0);
     repo_.write(".gitignore", "*.log\n");
     repo_.commit("ignore logs");
-    repo_.write("a.txt", "modified\n");             // modified
-    repo_.write("staged.txt", "s\n");               // staged
+    repo_.write("a.txt", "modified\n");  // modified
+    repo_.write("staged.txt", "s\n");    // staged
     git(repo_.dir(), {"add", "staged.txt"});
-    repo_.write("untracked/one.txt", "1\n");        // untracked, in a directory
+    repo_.write("untracked/one.txt", "1\n");  // untracked, in a directory
     repo_.write("untracked/two.txt", "2\n");
-    repo_.write("debug.log", "ignored\n");          // ignored: not counted
+    repo_.write("debug.log", "ignored\n");           // ignored: not counted
     std::filesystem::remove(repo_.dir() / "b.txt");  // deleted
     auto n = count_uncommitted(repo_.dir());
     ASSERT_TRUE(n.has_value()) << n.error().message;

@@ -27,8 +27,8 @@ protected:
         super_.write("top.txt", "top\n");
         super_.commit("top");
         // A relative URL, as most projects have: resolved against the superproject.
-        git(super_.dir(), {"-c", "protocol.file.allow=always", "submodule", "add", "-q",
-                           "../sub", "libs/sub"});
+        git(super_.dir(),
+            {"-c", "protocol.file.allow=always", "submodule", "add", "-q", "../sub", "libs/sub"});
         git(super_.dir() / "libs/sub", {"checkout", "-q", s1_});
         git(super_.dir(), {"add", "libs/sub"});
         c1_ = super_.commit("add the submodule at s1");

@@ -28,8 +28,8 @@ struct Snapshot {
     std::string head;
     std::string refs;
     std::string stash;
-    std::map<std::string, std::string> git_dir;     // path -> size and mtime
-    std::map<std::string, std::string> work_tree;   // path -> content
+    std::map<std::string, std::string> git_dir;    // path -> size and mtime
+    std::map<std::string, std::string> work_tree;  // path -> content
     bool operator==(const Snapshot&) const = default;
 };
 
@@ -111,7 +111,8 @@ TEST(UserTree, NeverWritten) {
     auto uncommitted = count_uncommitted(repo.dir());
     ASSERT_TRUE(uncommitted.has_value()) << uncommitted.error().message;
     EXPECT_EQ(*uncommitted, 4);  // a.txt, dir/b.txt, staged.txt, new/untracked.txt
-    for (const std::string& rev : std::vector<std::string>{"HEAD", "", "HEAD~2", "v1", "topic", first.substr(0, 7)}) {
+    for (const std::string& rev :
+         std::vector<std::string>{"HEAD", "", "HEAD~2", "v1", "topic", first.substr(0, 7)}) {
         auto c = resolve_revision(repo.dir(), rev);
         ASSERT_TRUE(c.has_value()) << rev << ": " << c.error().message;
     }

@@ -51,7 +51,10 @@ util::Status write_record(const std::filesystem::path& dir, const WorkspaceRecor
     }
     std::error_code ec;
     std::filesystem::rename(tmp, dir / k_record_file, ec);
-    if (ec) return util::fail(util::ErrorCode::io, "cannot write " + (dir / k_record_file).string() + ": " + ec.message());
+    if (ec) {
+        return util::fail(util::ErrorCode::io,
+                          "cannot write " + (dir / k_record_file).string() + ": " + ec.message());
+    }
     return {};
 }
 
@@ -111,7 +114,10 @@ util::Result<WorkspaceLease> WorkspacePool::acquire(const std::string& repo_key,
                                                     const std::string& branch) {
     std::error_code ec;
     std::filesystem::create_directories(root_, ec);
-    if (ec) return util::fail(util::ErrorCode::io, "cannot create " + root_.string() + ": " + ec.message());
+    if (ec) {
+        return util::fail(util::ErrorCode::io,
+                          "cannot create " + root_.string() + ": " + ec.message());
+    }
     auto records = scan();
     std::vector<WorkspaceRecord> candidates;
     for (const auto& r : records) {
@@ -143,7 +149,10 @@ util::Result<WorkspaceLease> WorkspacePool::create(const std::string& repo_key,
         std::error_code ec;
         // mkdir is the atomic claim of a name; a name taken (or a race lost) moves on.
         if (!std::filesystem::create_directory(dir, ec)) {
-            if (ec) return util::fail(util::ErrorCode::io, "cannot create " + dir.string() + ": " + ec.message());
+            if (ec) {
+                return util::fail(util::ErrorCode::io,
+                                  "cannot create " + dir.string() + ": " + ec.message());
+            }
             continue;
         }
         auto lock = util::FileLock::try_acquire(dir / k_lock_file, true);
@@ -157,7 +166,10 @@ util::Result<WorkspaceLease> WorkspacePool::create(const std::string& repo_key,
         record.created_ms = clock_.epoch_ms();
         record.last_used_ms = record.created_ms;
         std::filesystem::create_directories(dir / k_tree_dir, ec);
-        if (ec) return util::fail(util::ErrorCode::io, "cannot create " + (dir / k_tree_dir).string() + ": " + ec.message());
+        if (ec) {
+            return util::fail(util::ErrorCode::io,
+                              "cannot create " + (dir / k_tree_dir).string() + ": " + ec.message());
+        }
         if (auto st = write_record(dir, record); !st) return std::unexpected(st.error());
         return WorkspaceLease(dir, std::move(record), std::move(**lock), clock_);
     }
@@ -190,7 +202,10 @@ util::Result<PruneStats> WorkspacePool::prune(const PrunePolicy& policy) {
         auto trash = root_ / (".trash-" + r.id + "-" + std::to_string(::getpid()) + "-" +
                               std::to_string(counter++));
         std::filesystem::rename(dir, trash, ec);
-        if (ec) return util::fail(util::ErrorCode::io, "cannot remove " + dir.string() + ": " + ec.message());
+        if (ec) {
+            return util::fail(util::ErrorCode::io,
+                              "cannot remove " + dir.string() + ": " + ec.message());
+        }
         if (auto st = remove_tree(trash); !st) return std::unexpected(st.error());
         ++stats.removed;
     }
@@ -209,7 +224,10 @@ util::Result<std::string> repository_key(const std::filesystem::path& repo_path)
     if (!repo) return std::unexpected(repo.error());
     std::error_code ec;
     auto dir = std::filesystem::canonical(common_dir(repo->get()), ec);
-    if (ec) return util::fail(util::ErrorCode::io, "cannot resolve " + repo_path.string() + ": " + ec.message());
+    if (ec) {
+        return util::fail(util::ErrorCode::io,
+                          "cannot resolve " + repo_path.string() + ": " + ec.message());
+    }
     return dir.string();
 }
 

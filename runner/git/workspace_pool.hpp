@@ -50,7 +50,9 @@ private:
     friend class WorkspacePool;
     WorkspaceLease(std::filesystem::path root, WorkspaceRecord record, util::FileLock lock,
                    const util::Clock& clock)
-        : root_(std::move(root)), record_(std::move(record)), lock_(std::move(lock)),
+        : root_(std::move(root)),
+          record_(std::move(record)),
+          lock_(std::move(lock)),
           clock_(&clock) {}
 
     std::filesystem::path root_;

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "runner/git/checkout.hpp"
 #include "runner/git/repo_fixture_test_support.hpp"
 #include "runner/testing/fake_clock.hpp"
 
@@ -205,6 +206,52 @@ TEST_F(WorkspacePoolTest, PruneByAge) {
     auto nothing = none.prune(PrunePolicy{});
     ASSERT_TRUE(nothing.has_value());
     EXPECT_EQ(nothing->removed, 0);
+}
+
+// Two runs at once, as two `sluice run` would: each leases a workspace and checks its
+// commit out into it at the same time.
+TEST(WorkspacePoolRuns, TwoConcurrentRunsCheckOutIntoTheirOwnWorkspaces) {
+    sluice::testing::TempDir tmp;
+    test_support::FixtureRepo repo(tmp / "repo");
+    for (int i = 0; i < 200; ++i) repo.write("d/f" + std::to_string(i), "one " + std::to_string(i));
+    std::string first = repo.commit("first");
+    for (int i = 0; i < 200; i += 2) repo.write("d/f" + std::to_string(i), "two");
+    std::string second = repo.commit("second");
+    auto key = repository_key(repo.dir());
+    ASSERT_TRUE(key.has_value());
+    util::SystemClock clock;
+    WorkspacePool pool(tmp / "state" / "workspaces", clock);
+    for (int round = 0; round < 3; ++round) {
+        std::vector<std::string> shas{first, second};
+        std::vector<std::string> errors(2), dirs(2);
+        std::vector<std::thread> runs;
+        for (int r = 0; r < 2; ++r) {
+            runs.emplace_back([&, r] {
+                auto lease = pool.acquire(*key, "main");
+                if (!lease) {
+                    errors[r] = lease.error().message;
+                    return;
+                }
+                CheckoutOptions options;
+                options.owned_directory = true;
+                auto stats = checkout(repo.dir(), shas[r], lease->dir(), options);
+                if (!stats) errors[r] = stats.error().message;
+                dirs[r] = lease->dir().string();
+                if (stats && !lease->record_checkout(shas[r], "main")) errors[r] = "record";
+                // Each checks its files before its lease ends.
+                std::string expect = r == 0 ? "one 0" : "two";
+                if (test_support::read(lease->dir() / "d/f0") != expect) errors[r] = "wrong files";
+            });
+        }
+        for (auto& t : runs) t.join();
+        EXPECT_EQ(errors[0], "");
+        EXPECT_EQ(errors[1], "");
+        EXPECT_NE(dirs[0], dirs[1]);
+    }
+    // Two workspaces served all six runs.
+    auto records = pool.list();
+    ASSERT_TRUE(records.has_value());
+    EXPECT_EQ(records->size(), 2u);
 }
 
 TEST(RepositoryKey, SameForSubdirectoriesAndLinkedWorktrees) {

@@ -36,7 +36,8 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& path) {
     do {
         rc = ::flock(fd->get(), LOCK_EX);
     } while (rc != 0 && errno == EINTR);
-    if (rc != 0) return fail(ErrorCode::io, "cannot lock " + path.string() + ": " + std::strerror(errno));
+    if (rc != 0)
+        return fail(ErrorCode::io, "cannot lock " + path.string() + ": " + std::strerror(errno));
     return FileLock(std::move(*fd), path);
 }
 

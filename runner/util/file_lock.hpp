@@ -36,7 +36,8 @@ public:
     void release() { fd_.reset(); }
 
 private:
-    FileLock(UniqueFd fd, std::filesystem::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
+    FileLock(UniqueFd fd, std::filesystem::path path)
+        : fd_(std::move(fd)), path_(std::move(path)) {}
 
     UniqueFd fd_;
     std::filesystem::path path_;
