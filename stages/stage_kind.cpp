@@ -1,6 +1,7 @@
 // The registry of stage kinds.
 #include "stages/stage_kind.hpp"
 
+#include "stages/gate_kind.hpp"
 #include "stages/script_kind.hpp"
 
 namespace sluice::stages {
@@ -17,6 +18,7 @@ const StageKind* KindRegistry::find(pipeline::StageKind kind) const {
 KindRegistry default_kinds() {
     KindRegistry kinds;
     kinds.add(pipeline::StageKind::script, std::make_unique<ScriptKind>());
+    kinds.add(pipeline::StageKind::gate, std::make_unique<GateKind>());
     return kinds;
 }
 

@@ -27,6 +27,10 @@ struct StageContext {
     nlohmann::json config;                // kind-specific keys, expressions resolved
     exec::Millis timeout{0};
     int attempt = 1;
+    std::string run_id;                   // the run this stage belongs to
+    std::string commit;                   // the run's commit sha (empty outside git)
+    std::filesystem::path state_dir;      // sluice's state directory (registry.db, ...)
+    std::filesystem::path scratch;        // a directory of this stage's own, for its files
 };
 
 struct StageResult {

@@ -31,6 +31,8 @@ int run_cli(int argc, char** argv) {
     add_hooks_command(app, global, exit_status);
     add_gc_command(app, global, exit_status);
     add_workspace_command(app, global, exit_status);
+    add_registry_command(app, global, exit_status);
+    add_gate_eval_command(app, global, exit_status);
 
     try {
         app.parse(argc, argv);

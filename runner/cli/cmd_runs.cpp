@@ -6,20 +6,11 @@
 #include "runner/engine/stage_view.hpp"
 #include "runner/report/json_reporter.hpp"
 #include "runner/report/reporter.hpp"
+#include "stages/gate_evaluation.hpp"
 
 namespace sluice::cli {
 
 namespace {
-
-std::string local_time(std::int64_t ms) {
-    if (ms <= 0) return "-";
-    std::time_t t = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    localtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
 
 std::string pad(std::string text, std::size_t width) {
     if (text.size() < width) text.append(width - text.size(), ' ');
@@ -107,6 +98,17 @@ int show_run(const GlobalOptions& global, const std::string& id_text, bool json)
     std::vector<report::StageFinished> views;
     for (const auto& s : *stages) views.push_back(engine::stage_view(s));
     std::cout << "\n" << report::summary_table(views, color);
+    for (const auto& s : *stages) {
+        if (s.report.contains("rules")) {
+            std::cout << "\n" << s.stage << ": " << stages::gate_report_text(s.report);
+        }
+        if (s.report.contains("candidates")) {
+            for (const auto& c : s.report["candidates"]) {
+                std::cout << "\n" << s.stage << ": logged version " << c.value("version", "?")
+                          << " of model " << c.value("model", "?") << "\n";
+            }
+        }
+    }
     bool any_outputs = false;
     for (const auto& s : *stages) {
         if (s.outputs.empty()) continue;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 
 namespace sluice::cli {
@@ -49,6 +50,16 @@ int report_error(const util::Error& error) {
         default:
             return util::exit_status::k_failed;
     }
+}
+
+std::string local_time(std::int64_t ms) {
+    if (ms <= 0) return "-";
+    std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
 }
 
 std::optional<store::RunId> parse_run_id(const std::string& text) {

@@ -32,6 +32,9 @@ bool use_color(const GlobalOptions& options, int fd);
 // returns the exit status its code maps to.
 int report_error(const util::Error& error);
 
+// A Unix time in milliseconds as local "YYYY-MM-DD HH:MM:SS" ("-" for 0).
+std::string local_time(std::int64_t ms);
+
 // Parses a run id argument ("12"); nullopt when it is not one.
 std::optional<store::RunId> parse_run_id(const std::string& text);
 

@@ -66,7 +66,8 @@ RunExecution::RunExecution(EngineDeps& deps, const pipeline::Pipeline& pipeline,
               }
               return policies;
           }(),
-          facts_.jobs) {
+          facts_.jobs),
+      candidates_(deps.state.root) {
     for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
         auto slot = std::make_unique<Slot>();
         const StageStart& start = starts[i];
@@ -195,7 +196,9 @@ void RunExecution::start_stage(int s) {
 
     slot.context = std::make_unique<stages::StageContext>(stages::StageContext{
         pipeline_, stage, facts_.workspace, std::move(*env), std::move(lines),
-        std::move(*config), pipeline_.timeout_of(stage), attempt});
+        std::move(*config), pipeline_.timeout_of(stage), attempt, std::to_string(facts_.id),
+        facts_.commit ? facts_.commit->sha : std::string(), deps_.state.root,
+        deps_.state.stage_dir(facts_.id, stage.name)});
     auto spec = kind->prepare(*slot.context);
     if (!spec) return conclude(s, false, spec.error().message, nullptr, {});
     if (!*spec) {
@@ -252,6 +255,16 @@ void RunExecution::on_exit(int s, const exec::ProcessOutcome& outcome) {
     } else if (result.ok) {
         result.ok = false;
         result.reason = outputs.error().message;
+    }
+    if (result.ok && stage.metrics) {
+        auto logged = candidates_.log(pipeline_, stage, facts_.workspace, std::to_string(facts_.id),
+                                      facts_.commit ? facts_.commit->sha : std::string());
+        if (logged) {
+            result.report.update(*logged);
+        } else {
+            result.ok = false;
+            result.reason = logged.error().message;
+        }
     }
     conclude(s, result.ok, result.reason, &outcome, std::move(result.report));
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "runner/engine/candidate_log.hpp"
 #include "runner/engine/engine.hpp"
 #include "runner/sched/scheduler.hpp"
 
@@ -69,6 +70,7 @@ private:
     bool cancelling_ = false;
     std::string cancel_reason_;
     std::optional<util::Error> store_error_;
+    CandidateLog candidates_;
 };
 
 }  // namespace sluice::engine

@@ -21,6 +21,10 @@ struct StateDir {
     std::filesystem::path output_file(std::int64_t run, const std::string& stage) const {
         return root / "runs" / std::to_string(run) / (stage + ".out");
     }
+    // A directory of the stage's own for files its kind writes (a gate's spec, ...).
+    std::filesystem::path stage_dir(std::int64_t run, const std::string& stage) const {
+        return root / "runs" / std::to_string(run) / (stage + ".d");
+    }
 };
 
 // explicit_dir: --state; env_dir: SLUICE_HOME; project_dir: where sluice.yml is.

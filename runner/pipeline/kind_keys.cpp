@@ -2,7 +2,9 @@
 #include "runner/pipeline/kind_keys.hpp"
 
 #include <array>
+#include <cctype>
 
+#include "runner/pipeline/gate_expression.hpp"
 #include "runner/util/suggest.hpp"
 
 namespace sluice::pipeline {
@@ -13,6 +15,8 @@ enum class Type {
     text_list,      // a list of strings (one string is a list of one), stored as an array
     text_or_list,   // a string or a list of strings, stored as written (exec vs shell form)
     required_list,  // text_list that must not be empty
+    model_name,     // a literal registered-model name (no expressions)
+    rules,          // required_list of gate rules, each checked by the gate's parser
     choice,         // one of `choices`
     string_map,     // KEY: scalar, stored as an object of strings
     env_map,        // NAME: scalar with environment variable names
@@ -36,12 +40,13 @@ constexpr std::array<std::string_view, 3> k_registries{"builtin", "file", "mlflo
 // deploy's `environment`, `run`, `approval` and `promote` are not here: they are stage
 // keys with typed fields (any stage may have them). image's `env` is here: for an image
 // it is the image's environment, not the build's.
-constexpr std::array<KindKey, 22> k_kind_keys{{
+constexpr std::array<KindKey, 23> k_kind_keys{{
     {"registry", StageKind::gate, Type::registry},
-    {"model", StageKind::gate, Type::text},
-    {"require", StageKind::gate, Type::required_list, true},
+    {"model", StageKind::gate, Type::model_name},
+    {"require", StageKind::gate, Type::rules, true},
     {"if_no_champion", StageKind::gate, Type::choice, false, k_champion_policies},
     {"candidate", StageKind::gate, Type::text},
+    {"champion", StageKind::gate, Type::text},
     {"context", StageKind::image, Type::text, true},
     {"tag", StageKind::image, Type::text},
     {"base", StageKind::image, Type::text},
@@ -116,6 +121,26 @@ std::optional<nlohmann::json> text_list(Reader& reader, const Entry& entry, int 
     return nlohmann::json(*items);
 }
 
+// Syntax and type errors in gate rules, at their column. A rule with `${{ }}` in it is
+// checked when the gate runs, once the expression is resolved.
+void check_rules(Reader& reader, const YAML::Node& value) {
+    auto check = [&](const YAML::Node& item) {
+        if (!item.IsScalar()) return;
+        const std::string& text = item.Scalar();
+        if (text.find("${{") != std::string::npos) return;
+        auto parsed = parse_gate_expression(text);
+        if (!parsed) {
+            reader.error(reader.where_inside(item, parsed.error().where.column),
+                         "in rule " + quote(text) + ": " + parsed.error().message);
+        }
+    };
+    if (value.IsSequence()) {
+        for (const YAML::Node& item : value) check(item);
+    } else {
+        check(value);
+    }
+}
+
 std::optional<nlohmann::json> registry(Reader& reader, const Entry& entry, int stage) {
     if (entry.value.IsScalar() || entry.value.IsNull()) {
         auto name = reader.choice(entry, k_registries);
@@ -166,6 +191,32 @@ std::optional<nlohmann::json> convert(Reader& reader, const Entry& entry, const 
                 return std::nullopt;
             }
             return text_list(reader, entry, stage, "strings");
+        }
+        case Type::model_name: {
+            auto s = reader.string(entry);
+            if (!s) return std::nullopt;
+            bool ok = std::isalnum(static_cast<unsigned char>(s->front())) && s->size() <= 100;
+            for (char c : *s) {
+                ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                            c == '-');
+            }
+            if (!ok) {
+                // Literal, because it decides where metrics are logged before the run starts.
+                reader.error(v, quote(entry.label) + " must be a model name (letters, digits, "
+                                "`.`, `_`, `-`; no `${{ }}`), got " + quote(*s));
+                return std::nullopt;
+            }
+            return nlohmann::json(*s);
+        }
+        case Type::rules: {
+            if (v.IsSequence() && v.size() == 0) {
+                reader.error(v, quote(entry.label) + " is an empty list");
+                return std::nullopt;
+            }
+            auto list = text_list(reader, entry, stage, "rules");
+            if (!list) return std::nullopt;
+            check_rules(reader, v);
+            return list;
         }
         case Type::text_or_list: {
             if (v.IsSequence()) return text_list(reader, entry, stage, "strings");

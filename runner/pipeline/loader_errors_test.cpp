@@ -201,13 +201,13 @@ TEST(LoaderErrors, DeployWithoutEnvironment) {
 
 TEST(LoaderErrors, BadChoiceSuggestsTheClosest) {
     expect_one_error(
-        "name: p\nstages:\n  g:\n    kind: gate\n    require: [x]\n    if_no_champion: pas\n", 6,
+        "name: p\nstages:\n  g:\n    kind: gate\n    require: [x > 0]\n    if_no_champion: pas\n", 6,
         21, "`if_no_champion` must be pass or fail, got `pas`; did you mean `pass`?");
 }
 
 TEST(LoaderErrors, UnknownRegistry) {
     expect_one_error(
-        "name: p\nstages:\n  g:\n    kind: gate\n    require: [x]\n    registry: {mlfow: {}}\n", 6,
+        "name: p\nstages:\n  g:\n    kind: gate\n    require: [x > 0]\n    registry: {mlfow: {}}\n", 6,
         16, "unknown registry `mlfow`; did you mean `mlflow`? (registries: builtin, file, mlflow)");
 }
 
@@ -404,6 +404,35 @@ stages:
     EXPECT_EQ(errors[0].message,
               "unknown name `comit.sha` in `${{ }}`; did you mean `commit.sha`?");
     EXPECT_EQ(errors[3].message, "unknown stage `zzz` in `needs`");
+}
+
+}  // namespace
+}  // namespace sluice::pipeline
+
+namespace sluice::pipeline {
+namespace {
+
+TEST(LoaderErrors, AGateRuleWithASyntaxErrorIsReportedAtItsColumn) {
+    // The rule's text starts at column 10 (after the quote); it ends, at its 7th
+    // character, where a number, a name or `(` was expected.
+    test::expect_one_error(
+        "name: p\nstages:\n  g:\n    kind: gate\n    require:\n      - \"f1 >= \"\n", 6, 16,
+        "in rule `f1 >= `: expected a number, a name or `(`, found the end of the rule");
+}
+
+TEST(LoaderErrors, AGateRuleThatIsNotAConditionIsAnError) {
+    test::expect_one_error("name: p\nstages:\n  g:\n    kind: gate\n    require: [f1 + 1]\n", 5,
+                           15, "in rule `f1 + 1`: a rule must be a comparison such as `f1 >= 0.8`, "
+                           "found the number `f1 + 1`");
+}
+
+TEST(LoaderErrors, AGateModelMustBeALiteralName) {
+    test::expect_one_error(
+        "name: p\nvariables: {M: churn}\nstages:\n  g:\n    kind: gate\n    model: ${{ vars.M }}\n"
+        "    require: [f1 > 0]\n",
+        6, 12,
+        "`model` must be a model name (letters, digits, `.`, `_`, `-`; no `${{ }}`), got "
+        "`${{ vars.M }}`");
 }
 
 }  // namespace

@@ -274,6 +274,17 @@ std::optional<VarList> Reader::env_map(const Entry& entry, int stage) {
     return out;
 }
 
+util::Location Reader::where_inside(const YAML::Node& scalar, int column) const {
+    const std::string& text = scalar.Scalar();
+    const std::string& source = source_.text();
+    int mark = scalar.Mark().pos;
+    if (mark < 0 || column < 1 || text.find('\n') != std::string::npos) return where(scalar);
+    auto start = static_cast<std::size_t>(mark);
+    if (start < source.size() && (source[start] == '"' || source[start] == '\'')) ++start;
+    if (source.compare(start, text.size(), text) != 0) return where(scalar);
+    return where_offset(start + static_cast<std::size_t>(column - 1));
+}
+
 void Reader::scan_expressions(const YAML::Node& scalar, int stage, std::size_t variable) {
     const std::string& text = scalar.Scalar();
     std::vector<Expression> found = find_expressions(text);

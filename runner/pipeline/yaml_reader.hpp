@@ -48,6 +48,10 @@ class Reader {
     // value at the start of the next token, which is somewhere else entirely).
     util::Location where_value(const Entry& entry) const;
     Pos pos(const YAML::Node& node) const;
+    // Where the column-th character (1-based) of a scalar's value is in the file: exact
+    // for one-line plain and quoted scalars written without escapes, else the scalar's
+    // start.
+    util::Location where_inside(const YAML::Node& scalar, int column) const;
     Pos pos(const util::Location& where) const { return Pos{where.line, where.column}; }
 
     void error(const util::Location& where, std::string message);

@@ -4,6 +4,8 @@
 #include "runner/store/schema.hpp"
 
 #include <array>
+#include <chrono>
+#include <thread>
 #include <string>
 
 #include "runner/store/store.hpp"
@@ -82,12 +84,28 @@ constexpr std::array<Migration, 1> k_migrations{{
 static_assert(k_migrations.back().version == k_schema_version,
               "k_schema_version must be the last migration's version");
 
-util::Error too_new(const std::filesystem::path& path, std::int64_t version) {
+util::Error too_new(const std::filesystem::path& path, std::int64_t version, int known) {
     return util::Error{util::ErrorCode::store,
                        path.string() + " was written by a newer sluice (schema version " +
                            std::to_string(version) + ", this sluice knows up to " +
-                           std::to_string(k_schema_version) + "); use a newer sluice",
+                           std::to_string(known) + "); use a newer sluice",
                        {}};
+}
+
+// Switches the file to WAL. That needs the file to itself, and SQLite answers
+// SQLITE_BUSY at once instead of calling the busy handler, so when several processes
+// open a new database together the losers retry here, within the same busy timeout.
+Result<std::string> switch_to_wal(sqlite::Connection& db, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto pause = std::chrono::milliseconds(1);
+    while (true) {
+        auto mode = db.query_text("PRAGMA journal_mode = WAL");
+        if (mode) return mode;
+        bool busy = (sqlite3_errcode(db.get()) & 0xff) == SQLITE_BUSY;
+        if (!busy || std::chrono::steady_clock::now() + pause > deadline) return mode;
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
 }
 
 }  // namespace
@@ -95,30 +113,42 @@ util::Error too_new(const std::filesystem::path& path, std::int64_t version) {
 std::span<const Migration> migrations() { return k_migrations; }
 
 util::Status check_not_newer(sqlite::Connection& db, const std::filesystem::path& path) {
+    return check_not_newer(db, path, k_migrations);
+}
+
+util::Status migrate(sqlite::Connection& db, const std::filesystem::path& path) {
+    return migrate(db, path, k_migrations);
+}
+
+util::Status check_not_newer(sqlite::Connection& db, const std::filesystem::path& path,
+                             std::span<const Migration> steps) {
+    int known = steps.empty() ? 0 : steps.back().version;
     auto version = db.query_int("PRAGMA user_version");
     if (!version) {
         auto error = version.error();
         error.message = path.string() + ": " + error.message;  // e.g. "file is not a database"
         return std::unexpected(std::move(error));
     }
-    if (*version > k_schema_version) return std::unexpected(too_new(path, *version));
+    if (*version > known) return std::unexpected(too_new(path, *version, known));
     return {};
 }
 
-util::Status migrate(sqlite::Connection& db, const std::filesystem::path& path) {
+util::Status migrate(sqlite::Connection& db, const std::filesystem::path& path,
+                     std::span<const Migration> steps) {
+    int known = steps.empty() ? 0 : steps.back().version;
     // Read first without the write lock: the usual open finds the schema current and
     // should not queue behind a runner's writes.
     auto version = db.query_int("PRAGMA user_version");
     if (!version) return std::unexpected(version.error());
-    if (*version > k_schema_version) return std::unexpected(too_new(path, *version));
-    if (*version == k_schema_version) return {};
+    if (*version > known) return std::unexpected(too_new(path, *version, known));
+    if (*version == known) return {};
 
     auto txn = sqlite::Transaction::begin(db);
     if (!txn) return std::unexpected(txn.error());
     version = db.query_int("PRAGMA user_version");  // another process may have migrated
     if (!version) return std::unexpected(version.error());
-    if (*version > k_schema_version) return std::unexpected(too_new(path, *version));
-    for (const auto& migration : k_migrations) {
+    if (*version > known) return std::unexpected(too_new(path, *version, known));
+    for (const auto& migration : steps) {
         if (migration.version <= *version) continue;
         if (auto done = db.exec(migration.sql); !done) {
             auto error = done.error();
@@ -131,6 +161,56 @@ util::Status migrate(sqlite::Connection& db, const std::filesystem::path& path) 
         if (!set) return set;
     }
     return txn->commit();
+}
+
+Result<sqlite::Connection> open_database(const std::filesystem::path& path,
+                                         std::span<const Migration> steps,
+                                         std::chrono::milliseconds busy_timeout) {
+    using util::ErrorCode;
+    using util::fail;
+    if (path.has_parent_path()) {
+        std::error_code ec;
+        std::filesystem::create_directories(path.parent_path(), ec);
+        if (ec) {
+            return fail(ErrorCode::io,
+                        "cannot create " + path.parent_path().string() + ": " + ec.message());
+        }
+    }
+    auto db = sqlite::Connection::open(path);
+    if (!db) return std::unexpected(db.error());
+    auto context = [&](util::Error e) {
+        e.message = path.string() + ": " + e.message;
+        return std::unexpected(std::move(e));
+    };
+
+    // Before anything that could take a lock: several sluice processes open at once.
+    sqlite3_busy_timeout(db->get(), static_cast<int>(busy_timeout.count()));
+
+    // Refuse a newer database before touching it (even the journal mode).
+    if (auto checked = check_not_newer(*db, path, steps); !checked) {
+        return std::unexpected(checked.error());
+    }
+
+    // WAL is a property of the file, so only the first open switches it; readers then
+    // never block the runner's writes, nor it theirs.
+    auto mode = db->query_text("PRAGMA journal_mode");
+    if (!mode) return context(mode.error());
+    if (*mode != "wal") {
+        mode = switch_to_wal(*db, busy_timeout);
+        if (!mode) return context(mode.error());
+        if (*mode != "wal") {
+            return fail(ErrorCode::store, path.string() + ": cannot use WAL journal mode (got '" +
+                                              *mode + "'); is it on a network file system?");
+        }
+    }
+    // NORMAL in WAL mode: a commit is in the WAL file (the OS has it) when COMMIT
+    // returns, which survives kill -9 of the runner; only a power cut can lose the last
+    // commits, and never corrupts the file.
+    for (const char* pragma : {"PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"}) {
+        if (auto done = db->exec(pragma); !done) return context(done.error());
+    }
+    if (auto done = migrate(*db, path, steps); !done) return std::unexpected(done.error());
+    return std::move(*db);
 }
 
 }  // namespace sluice::store

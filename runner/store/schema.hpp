@@ -2,6 +2,7 @@
 // migrations that bring a database of any older version up to the current one.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <span>
 
@@ -24,5 +25,19 @@ util::Status check_not_newer(sqlite::Connection& db, const std::filesystem::path
 // Refuses a database written by a newer sluice, then applies the migrations it lacks
 // in one transaction (so two processes opening a new file at once migrate it once).
 util::Status migrate(sqlite::Connection& db, const std::filesystem::path& path);
+
+// The same for another database of sluice's (the builtin registry, ...) with its own
+// list of migrations, oldest first.
+util::Status check_not_newer(sqlite::Connection& db, const std::filesystem::path& path,
+                             std::span<const Migration> steps);
+util::Status migrate(sqlite::Connection& db, const std::filesystem::path& path,
+                     std::span<const Migration> steps);
+
+// Opens (creating parent directories and the file) one of sluice's databases the way
+// every one is used: a busy timeout, refusing a newer schema, WAL with
+// synchronous=NORMAL, foreign keys on, and the missing migrations applied.
+util::Result<sqlite::Connection> open_database(const std::filesystem::path& path,
+                                               std::span<const Migration> steps,
+                                               std::chrono::milliseconds busy_timeout);
 
 }  // namespace sluice::store

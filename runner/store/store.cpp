@@ -57,22 +57,6 @@ util::Error with_context(util::Error error, const std::string& context) {
 
 std::string run_name(RunId id) { return "run " + std::to_string(id); }
 
-// Switches the file to WAL. That needs the file to itself, and SQLite answers
-// SQLITE_BUSY at once instead of calling the busy handler, so when several processes
-// open a new database together the losers retry here, within the same busy timeout.
-Result<std::string> switch_to_wal(sqlite::Connection& db, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto pause = std::chrono::milliseconds(1);
-    while (true) {
-        auto mode = db.query_text("PRAGMA journal_mode = WAL");
-        if (mode) return mode;
-        bool busy = (sqlite3_errcode(db.get()) & 0xff) == SQLITE_BUSY;
-        if (!busy || std::chrono::steady_clock::now() + pause > deadline) return mode;
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::milliseconds(50));
-    }
-}
-
 std::string stage_name(RunId id, const std::string& stage) {
     return "stage '" + stage + "' of run " + std::to_string(id);
 }
@@ -252,46 +236,8 @@ std::unexpected<util::Error> moved_from() {
 // ---- Opening -----------------------------------------------------------------------
 
 Result<Store> Store::open(const std::filesystem::path& path, const StoreOptions& options) {
-    if (path.has_parent_path()) {
-        std::error_code ec;
-        std::filesystem::create_directories(path.parent_path(), ec);
-        if (ec) {
-            return fail(ErrorCode::io,
-                        "cannot create " + path.parent_path().string() + ": " + ec.message());
-        }
-    }
-    auto db = sqlite::Connection::open(path);
+    auto db = open_database(path, migrations(), options.busy_timeout);
     if (!db) return std::unexpected(db.error());
-    auto context = [&](util::Error e) { return std::unexpected(with_context(e, path.string())); };
-
-    // Before anything that could take a lock: several sluice processes open at once.
-    sqlite3_busy_timeout(db->get(), static_cast<int>(options.busy_timeout.count()));
-
-    // Refuse a newer database before touching it (even the journal mode).
-    if (auto checked = check_not_newer(*db, path); !checked) {
-        return std::unexpected(checked.error());
-    }
-
-    // WAL is a property of the file, so only the first open switches it; readers then
-    // never block the runner's writes, nor it theirs.
-    auto mode = db->query_text("PRAGMA journal_mode");
-    if (!mode) return context(mode.error());
-    if (*mode != "wal") {
-        mode = switch_to_wal(*db, options.busy_timeout);
-        if (!mode) return context(mode.error());
-        if (*mode != "wal") {
-            return fail(ErrorCode::store, path.string() + ": cannot use WAL journal mode (got '" +
-                                              *mode + "'); is it on a network file system?");
-        }
-    }
-    // NORMAL in WAL mode: a commit is in the WAL file (the OS has it) when COMMIT
-    // returns, which survives kill -9 of the runner; only a power cut can lose the last
-    // commits, and never corrupts the file.
-    for (const char* pragma : {"PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"}) {
-        if (auto done = db->exec(pragma); !done) return context(done.error());
-    }
-    if (auto done = migrate(*db, path); !done) return std::unexpected(done.error());
-
     return Store(std::make_unique<Impl>(path, std::move(*db), options.clock));
 }
 

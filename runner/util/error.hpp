@@ -15,6 +15,7 @@ enum class ErrorCode {
     process,      // a child process could not be started or waited for
     store,        // the run store (SQLite) failed
     conflict,     // a state that forbids the operation (e.g. a run already finished)
+    unavailable,  // a service (registry, server) is down, too slow, or answers garbage
     internal,     // a bug
 };
 

@@ -1,0 +1,211 @@
+// CurlHttpClient: a libcurl easy handle per request, owned by a unique_ptr, with the
+// answer's status, headers and body collected by callbacks.
+#include "runner/http/curl_http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+namespace sluice::http {
+
+namespace {
+
+struct EasyDeleter {
+    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+};
+using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
+
+struct ListDeleter {
+    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using HeaderList = std::unique_ptr<curl_slist, ListDeleter>;
+
+// What the callbacks fill in while the transfer runs.
+struct Collector {
+    Response response;
+    std::size_t max_body_bytes = 0;
+    bool too_long = false;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* collector = static_cast<Collector*>(user);
+    std::size_t n = size * count;
+    if (collector->response.body.size() + n > collector->max_body_bytes) {
+        collector->too_long = true;
+        return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+    }
+    collector->response.body.append(data, n);
+    return n;
+}
+
+std::string trim(std::string_view text) {
+    auto not_space = [](unsigned char c) { return !std::isspace(c); };
+    auto begin = std::find_if(text.begin(), text.end(), not_space);
+    auto end = std::find_if(text.rbegin(), std::string_view::reverse_iterator(begin), not_space);
+    return std::string(begin, end.base());
+}
+
+// Called once per header line; a status line starts the headers of a new answer (after a
+// 100 Continue), so only the final answer's headers are kept.
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* collector = static_cast<Collector*>(user);
+    std::size_t n = size * count;
+    std::string_view line(data, n);
+    if (line.starts_with("HTTP/")) {
+        collector->response.headers.clear();
+        return n;
+    }
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) return n;
+    std::string name = trim(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    collector->response.headers.push_back({std::move(name), trim(line.substr(colon + 1))});
+    return n;
+}
+
+// Appends one "Name: value" line; false when out of memory (the list is left as it was).
+bool append(HeaderList& list, const std::string& line) {
+    curl_slist* grown = curl_slist_append(list.get(), line.c_str());
+    if (grown == nullptr) return false;
+    (void)list.release();  // grown is the same list, one line longer
+    list.reset(grown);
+    return true;
+}
+
+template <class T>
+void set(CURL* handle, CURLoption option, T value) {
+    // Options set here are valid for the libcurl sluice builds against; a failure would be a bug.
+    if (curl_easy_setopt(handle, option, value) != CURLE_OK) {
+        throw std::logic_error("curl_easy_setopt failed for option " + std::to_string(option));
+    }
+}
+
+struct UrlDeleter {
+    void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+using UrlHandle = std::unique_ptr<CURLU, UrlDeleter>;
+
+// Checked before sending, so that a refusal by libcurl later (CURLE_UNSUPPORTED_PROTOCOL
+// is also what an HTTP/0.9 "answer" gives) always means the server, not the URL.
+util::Status check_url(const std::string& url, const std::string& what) {
+    UrlHandle handle(curl_url());
+    if (!handle) return util::fail(util::ErrorCode::internal, what + ": out of memory");
+    CURLUcode code = curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), 0);
+    if (code != CURLUE_OK) {
+        return util::fail(util::ErrorCode::bad_input,
+                          what + ": not a valid URL: " + curl_url_strerror(code));
+    }
+    char* scheme = nullptr;
+    if (curl_url_get(handle.get(), CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+        return util::fail(util::ErrorCode::bad_input, what + ": the URL has no scheme");
+    }
+    std::string name = scheme;
+    curl_free(scheme);
+    if (name != "http" && name != "https") {
+        return util::fail(util::ErrorCode::bad_input,
+                          what + ": only http:// and https:// URLs are supported");
+    }
+    return {};
+}
+
+void init_curl_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            throw std::runtime_error("libcurl could not be initialised");
+        }
+    });
+}
+
+}  // namespace
+
+CurlHttpClient::CurlHttpClient() { init_curl_once(); }
+
+Result<Response> CurlHttpClient::send(const Request& request) {
+    std::string what = std::string(to_string(request.method)) + " " + request.url;
+    if (auto checked = check_url(request.url, what); !checked)
+        return std::unexpected(checked.error());
+    EasyHandle handle(curl_easy_init());
+    if (!handle) return util::fail(util::ErrorCode::internal, what + ": curl_easy_init failed");
+    CURL* h = handle.get();
+
+    char error_text[CURL_ERROR_SIZE] = {};
+    Collector collector;
+    collector.max_body_bytes = request.max_body_bytes;
+
+    HeaderList headers;
+    for (const auto& header : request.headers) {
+        // "Name:" with nothing after it tells libcurl to drop a header it would add itself.
+        std::string line = header.name + ":";
+        if (!header.value.empty()) line += " " + header.value;
+        if (!append(headers, line))
+            return util::fail(util::ErrorCode::internal, what + ": out of memory");
+    }
+    // No "Expect: 100-continue" round trip for large bodies.
+    if (!append(headers, "Expect:"))
+        return util::fail(util::ErrorCode::internal, what + ": out of memory");
+
+    set(h, CURLOPT_ERRORBUFFER, error_text);
+    set(h, CURLOPT_URL, request.url.c_str());
+    set(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    set(h, CURLOPT_NOSIGNAL, 1L);
+    set(h, CURLOPT_FOLLOWLOCATION, 0L);
+    set(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
+    set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
+    set(h, CURLOPT_USERAGENT, "sluice/0.1");
+    set(h, CURLOPT_HTTPHEADER, headers.get());
+    set(h, CURLOPT_WRITEFUNCTION, on_body);
+    set(h, CURLOPT_WRITEDATA, &collector);
+    set(h, CURLOPT_HEADERFUNCTION, on_header);
+    set(h, CURLOPT_HEADERDATA, &collector);
+    if (request.method == Method::get) {
+        set(h, CURLOPT_HTTPGET, 1L);
+    } else {
+        set(h, CURLOPT_POSTFIELDS, request.body.c_str());
+        set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+        if (request.method != Method::post) {
+            set(h, CURLOPT_CUSTOMREQUEST, std::string(to_string(request.method)).c_str());
+        }
+    }
+
+    CURLcode code = curl_easy_perform(h);
+    if (code != CURLE_OK) {
+        std::string detail = error_text[0] != '\0' ? error_text : curl_easy_strerror(code);
+        switch (code) {
+            case CURLE_URL_MALFORMAT:
+                return util::fail(util::ErrorCode::bad_input, what + ": cannot be sent: " + detail);
+            case CURLE_OPERATION_TIMEDOUT:
+                return util::fail(
+                    util::ErrorCode::unavailable,
+                    what + ": no answer in time (connect timeout " +
+                        std::to_string(request.connect_timeout.count()) + " ms, total " +
+                        std::to_string(request.total_timeout.count()) + " ms): " + detail);
+            case CURLE_WRITE_ERROR:
+                if (collector.too_long) {
+                    return util::fail(util::ErrorCode::unavailable,
+                                      what + ": the answer is longer than " +
+                                          std::to_string(request.max_body_bytes) + " bytes");
+                }
+                [[fallthrough]];
+            default:
+                return util::fail(util::ErrorCode::unavailable, what + " failed: " + detail);
+        }
+    }
+
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    collector.response.status = static_cast<int>(status);
+    const char* content_type = nullptr;
+    if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
+        content_type != nullptr) {
+        collector.response.content_type = content_type;
+    }
+    return std::move(collector.response);
+}
+
+}  // namespace sluice::http

@@ -1,0 +1,193 @@
+// CurlHttpClient over real sockets: what it sends (method, headers, body), what it reads
+// back (status, content type, headers, body), and that no answer at all (refused, hung,
+// malformed URL, oversized) is an error naming the URL.
+#include "runner/http/curl_http_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "runner/testing/loopback_http_server.hpp"
+#include "runner/testing/mlflow_test_server.hpp"
+
+namespace sluice::http {
+namespace {
+
+using testing::CannedResponse;
+using testing::LoopbackHttpServer;
+using testing::RecordedRequest;
+
+CannedResponse json_answer(int status, std::string body) {
+    CannedResponse r;
+    r.status = status;
+    r.reason = status == 200 ? "OK" : "Other";
+    r.headers = {{"Content-Type", "application/json; charset=utf-8"}, {"X-Request-Id", "abc"}};
+    r.body = std::move(body);
+    return r;
+}
+
+TEST(CurlHttpClientTest, SendsMethodHeadersAndBody) {
+    LoopbackHttpServer server([](const RecordedRequest&) { return json_answer(200, "{}"); });
+    CurlHttpClient client;
+    for (Method method : {Method::post, Method::put, Method::patch, Method::del}) {
+        Request request;
+        request.method = method;
+        request.url = server.url("/api/thing?x=1");
+        request.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer t"}};
+        request.body = R"({"name":"churn"})";
+        auto response = client.send(request);
+        ASSERT_TRUE(response.has_value()) << response.error().message;
+        EXPECT_EQ(response->status, 200);
+    }
+    auto seen = server.requests();
+    ASSERT_EQ(seen.size(), 4u);
+    EXPECT_EQ(seen[0].method, "POST");
+    EXPECT_EQ(seen[1].method, "PUT");
+    EXPECT_EQ(seen[2].method, "PATCH");
+    EXPECT_EQ(seen[3].method, "DELETE");
+    for (const auto& r : seen) {
+        EXPECT_EQ(r.target, "/api/thing?x=1");
+        EXPECT_EQ(r.body, R"({"name":"churn"})");
+        EXPECT_EQ(r.header("content-type"), "application/json");
+        EXPECT_EQ(r.header("authorization"), "Bearer t");
+        EXPECT_FALSE(r.header("expect").has_value());
+    }
+}
+
+TEST(CurlHttpClientTest, GetSendsNoBody) {
+    LoopbackHttpServer server([](const RecordedRequest&) { return json_answer(200, "{}"); });
+    CurlHttpClient client;
+    Request request;
+    request.url = server.url("/x");
+    request.body = "ignored";
+    ASSERT_TRUE(client.send(request).has_value());
+    auto seen = server.requests();
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].method, "GET");
+    EXPECT_EQ(seen[0].body, "");
+}
+
+TEST(CurlHttpClientTest, ReadsStatusContentTypeHeadersAndBody) {
+    LoopbackHttpServer server([](const RecordedRequest&) {
+        return json_answer(404, R"({"error_code":"RESOURCE_DOES_NOT_EXIST"})");
+    });
+    CurlHttpClient client;
+    Request request;
+    request.url = server.url("/x");
+    auto response = client.send(request);
+    ASSERT_TRUE(response.has_value()) << response.error().message;
+    EXPECT_EQ(response->status, 404);  // an answer, whatever its status, is a value
+    EXPECT_EQ(response->content_type, "application/json; charset=utf-8");
+    EXPECT_EQ(response->media_type(), "application/json");
+    EXPECT_EQ(response->header("x-request-id"), "abc");
+    EXPECT_EQ(response->header("X-REQUEST-ID"), "abc");
+    EXPECT_EQ(response->body, R"({"error_code":"RESOURCE_DOES_NOT_EXIST"})");
+}
+
+TEST(CurlHttpClientTest, DoesNotFollowRedirects) {
+    LoopbackHttpServer server([](const RecordedRequest&) {
+        CannedResponse r;
+        r.status = 302;
+        r.reason = "Found";
+        r.headers = {{"Location", "http://127.0.0.1:1/elsewhere"}};
+        return r;
+    });
+    CurlHttpClient client;
+    Request request;
+    request.url = server.url("/x");
+    auto response = client.send(request);
+    ASSERT_TRUE(response.has_value()) << response.error().message;
+    EXPECT_EQ(response->status, 302);
+    EXPECT_EQ(response->header("location"), "http://127.0.0.1:1/elsewhere");
+    EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(CurlHttpClientTest, RefusedConnectionIsUnavailableAndNamesTheUrl) {
+    std::string url = testing::down_uri() + "/api/x";
+    CurlHttpClient client;
+    Request request;
+    request.url = url;
+    auto start = std::chrono::steady_clock::now();
+    auto response = client.send(request);
+    ASSERT_FALSE(response.has_value());
+    EXPECT_EQ(response.error().code, util::ErrorCode::unavailable);
+    EXPECT_NE(response.error().message.find("GET " + url), std::string::npos)
+        << response.error().message;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST(CurlHttpClientTest, HungServerTimesOutWithinTheTotalTimeout) {
+    LoopbackHttpServer server([](const RecordedRequest&) {
+        CannedResponse r;
+        r.hang = true;
+        return r;
+    });
+    CurlHttpClient client;
+    Request request;
+    request.url = server.url("/slow");
+    request.total_timeout = std::chrono::milliseconds(300);
+    auto start = std::chrono::steady_clock::now();
+    auto response = client.send(request);
+    auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(response.has_value());
+    EXPECT_EQ(response.error().code, util::ErrorCode::unavailable);
+    EXPECT_NE(response.error().message.find("no answer in time"), std::string::npos)
+        << response.error().message;
+    EXPECT_GE(took, std::chrono::milliseconds(250));
+    EXPECT_LT(took, std::chrono::milliseconds(2'000));
+}
+
+TEST(CurlHttpClientTest, GarbageInsteadOfHttpIsUnavailable) {
+    LoopbackHttpServer server([](const RecordedRequest&) {
+        CannedResponse r;
+        r.raw = "SSH-2.0-OpenSSH_9.2\r\nthis is not http\r\n";
+        return r;
+    });
+    CurlHttpClient client;
+    Request request;
+    request.url = server.url("/x");
+    auto response = client.send(request);
+    ASSERT_FALSE(response.has_value());
+    EXPECT_EQ(response.error().code, util::ErrorCode::unavailable);
+}
+
+TEST(CurlHttpClientTest, OversizedAnswerIsUnavailable) {
+    LoopbackHttpServer server(
+        [](const RecordedRequest&) { return json_answer(200, std::string(10'000, 'x')); });
+    CurlHttpClient client;
+    Request request;
+    request.url = server.url("/x");
+    request.max_body_bytes = 1'000;
+    auto response = client.send(request);
+    ASSERT_FALSE(response.has_value());
+    EXPECT_EQ(response.error().code, util::ErrorCode::unavailable);
+    EXPECT_NE(response.error().message.find("longer than 1000 bytes"), std::string::npos)
+        << response.error().message;
+}
+
+TEST(CurlHttpClientTest, MalformedOrForeignUrlIsBadInput) {
+    CurlHttpClient client;
+    for (std::string url : {"http://[::1", "ftp://127.0.0.1/x", "file:///etc/passwd"}) {
+        Request request;
+        request.url = url;
+        auto response = client.send(request);
+        ASSERT_FALSE(response.has_value()) << url;
+        EXPECT_EQ(response.error().code, util::ErrorCode::bad_input) << url;
+        EXPECT_NE(response.error().message.find(url), std::string::npos);
+    }
+}
+
+TEST(CurlHttpClientTest, TalksToThePythonMlflowTestServer) {
+    testing::MlflowTestServer server;
+    if (!server.ok()) GTEST_SKIP() << server.error();
+    CurlHttpClient client;
+    Request request;
+    request.url = server.uri() + "/health";
+    auto response = client.send(request);
+    ASSERT_TRUE(response.has_value()) << response.error().message;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "OK");
+}
+
+}  // namespace
+}  // namespace sluice::http
