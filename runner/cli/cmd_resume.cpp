@@ -6,6 +6,27 @@
 
 namespace sluice::cli {
 
+int continue_run(const GlobalOptions& global, Session& session, store::RunId id, int jobs,
+                 bool json) {
+    // A run of a checked-out commit resumes in a workspace checked out afresh (the one
+    // it ran in may serve another run by now).
+    std::optional<git::WorkspaceLease> lease;
+    std::optional<std::filesystem::path> workspace;
+    auto run = session.store.find_run(id);
+    if (run && *run && (*run)->options.contains("source") &&
+        (*run)->options["source"].contains("repo") && !(*run)->commit.empty()) {
+        const auto& source = (*run)->options["source"];
+        auto checked = check_out_commit(session, source["repo"].get<std::string>(),
+                                        (*run)->commit, (*run)->branch);
+        if (!checked) return report_error(checked.error());
+        workspace = checked->dir() / source.value("subdir", std::string());
+        lease = std::move(*checked);
+    }
+    return drive_run(global, session, json, [&](engine::Engine& engine) {
+        return engine.resume(id, jobs, workspace);
+    });
+}
+
 void add_resume_command(CLI::App& app, const GlobalOptions& global, int& exit_status) {
     auto* cmd = app.add_subcommand("resume", "Re-run the stages of a run that did not pass");
     auto id_text = std::make_shared<std::string>();
@@ -27,26 +48,7 @@ void add_resume_command(CLI::App& app, const GlobalOptions& global, int& exit_st
             exit_status = report_error(session.error());
             return;
         }
-        // A run of a checked-out commit resumes in a workspace checked out afresh (the
-        // one it ran in may serve another run by now).
-        std::optional<git::WorkspaceLease> lease;
-        std::optional<std::filesystem::path> workspace;
-        auto run = session->store.find_run(*id);
-        if (run && *run && (*run)->options.contains("source") &&
-            (*run)->options["source"].contains("repo") && !(*run)->commit.empty()) {
-            const auto& source = (*run)->options["source"];
-            auto checked = check_out_commit(*session, source["repo"].get<std::string>(),
-                                            (*run)->commit, (*run)->branch);
-            if (!checked) {
-                exit_status = report_error(checked.error());
-                return;
-            }
-            workspace = checked->dir() / source.value("subdir", std::string());
-            lease = std::move(*checked);
-        }
-        exit_status = drive_run(global, *session, *json, [&](engine::Engine& engine) {
-            return engine.resume(*id, *jobs, workspace);
-        });
+        exit_status = continue_run(global, *session, *id, *jobs, *json);
     });
 }
 

@@ -13,4 +13,9 @@ namespace sluice::cli {
 int drive_run(const GlobalOptions& global, Session& session, bool json,
               const std::function<util::Result<engine::RunEnd>(engine::Engine&)>& start);
 
+// Resumes run `id` in this process (a fresh checkout for a run of a commit): what
+// `sluice resume` does, and what `sluice approve` does once the last approval is in.
+int continue_run(const GlobalOptions& global, Session& session, store::RunId id, int jobs,
+                 bool json);
+
 }  // namespace sluice::cli

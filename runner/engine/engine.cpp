@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "runner/engine/run_execution.hpp"
 #include "runner/engine/stage_view.hpp"
 #include "runner/pipeline/loader.hpp"
@@ -57,6 +59,10 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
         new_run.options["message"] = request.commit->message;
     }
     if (!request.target_branch.empty()) new_run.options["target_branch"] = request.target_branch;
+    // Who started the run, for `self_approval: false`.
+    if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') {
+        new_run.options["triggered_by"] = user;
+    }
     if (!request.tag.empty()) new_run.options["tag"] = request.tag;
     auto id = deps_.store.create_run(new_run);
     if (!id) return std::unexpected(id.error());
@@ -97,7 +103,9 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs,
     }
     auto alive = deps_.store.owner_alive(id);
     if (!alive) return std::unexpected(alive.error());
-    if ((run.status == "running" || run.status == "waiting") && *alive) {
+    // An approver's process owns the run it continues (the store gave it the run).
+    if ((run.status == "running" || run.status == "waiting") && *alive &&
+        run.runner_pid != static_cast<int>(getpid())) {
         return util::fail(util::ErrorCode::conflict,
                           "run " + std::to_string(id) + " is still running (runner pid " +
                               std::to_string(run.runner_pid) + ")");

@@ -124,6 +124,7 @@ util::Result<RunEnd> RunExecution::execute() {
             }
         }
         if (scheduler_.done() && deps_.runner.running() == 0) break;
+        if (scheduler_.stalled() && deps_.runner.running() == 0) break;  // approvals due
         if (started && deps_.runner.running() == 0) continue;  // all concluded at once
         std::optional<util::SteadyTime> deadline = scheduler_.next_wakeup();
         if (deps_.runner.running() > 0) {
@@ -142,6 +143,27 @@ util::Result<RunEnd> RunExecution::execute() {
     std::string status = cancelling_              ? "cancelled"
                          : scheduler_.succeeded() ? "passed"
                                                   : "failed";
+    if (!cancelling_ && scheduler_.waiting() > 0) {
+        if (scheduler_.failed_any()) {
+            // Nothing will be approved on a failed run: what waits is skipped.
+            for (std::size_t i = 0; i < slots_.size(); ++i) {
+                auto state = scheduler_.state(static_cast<int>(i));
+                if (!slots_[i]->included ||
+                    (state != sched::State::waiting && state != sched::State::pending)) {
+                    continue;
+                }
+                auto& rec = slots_[i]->record;
+                rec.stage = pipeline_.stages[i].name;
+                rec.status = "skipped";
+                rec.reason = state == sched::State::waiting
+                                 ? "the run failed before the approval"
+                                 : "the run failed while it waited for an approval";
+                check(deps_.store.set_stage_status(facts_.id, rec.stage, rec.status, rec.reason));
+            }
+        } else {
+            status = "waiting";
+        }
+    }
     if (store_error_) status = "failed";
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deps_.clock.now() - run_start);
     check(deps_.store.finish_run(facts_.id, status));
@@ -159,6 +181,14 @@ util::Result<RunEnd> RunExecution::execute() {
 void RunExecution::start_stage(int s) {
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
     const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    if (stage.approval) {
+        auto approved = approval_given(stage);
+        if (!approved) {
+            check(util::Status(std::unexpected(approved.error())));
+        } else if (!*approved) {
+            return hold_for_approval(s);
+        }
+    }
     int attempt = scheduler_.attempts(s);
     slot.record = {};
     slot.record.stage = stage.name;
@@ -229,6 +259,39 @@ void RunExecution::start_stage(int s) {
             deps_.reporter.stage_output(slot.record.stage, stream == exec::Stream::err, bytes);
         },
         [this, s](exec::ProcessId, const exec::ProcessOutcome& outcome) { on_exit(s, outcome); });
+}
+
+util::Result<bool> RunExecution::approval_given(const pipeline::Stage& stage) {
+    auto request = deps_.store.approval_request(facts_.id, stage.name);
+    if (!request) return std::unexpected(request.error());
+    if (!*request) return false;
+    auto decisions = deps_.store.decisions(facts_.id, stage.name);
+    if (!decisions) return std::unexpected(decisions.error());
+    int approvals = 0;
+    for (const auto& d : *decisions) approvals += d.approve ? 1 : 0;
+    return approvals >= (*request)->required;
+}
+
+void RunExecution::hold_for_approval(int s) {
+    Slot& slot = *slots_[static_cast<std::size_t>(s)];
+    const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    const pipeline::Approval& approval = *stage.approval;
+    store::ApprovalRequest request;
+    request.stage = stage.name;
+    request.required = approval.required;
+    request.approvers = approval.approvers;
+    request.self_approval = approval.self_approval;
+    request.timeout_ms = approval.timeout ? approval.timeout->count() : 0;
+    request.environment = stage.environment.value_or("");
+    check(deps_.store.request_approval(facts_.id, request));
+    std::string reason = "waiting for " + std::to_string(approval.required) +
+                         (approval.required == 1 ? " approval" : " approvals");
+    scheduler_.hold(s, reason);
+    slot.record.stage = stage.name;
+    slot.record.status = "waiting";
+    slot.record.reason = reason;
+    slot.recorded = true;
+    deps_.reporter.stage_finished(slot.record);
 }
 
 void RunExecution::on_exit(int s, const exec::ProcessOutcome& outcome) {

@@ -54,6 +54,11 @@ private:
     void conclude(int stage, bool ok, std::string reason, const exec::ProcessOutcome* outcome,
                   nlohmann::json report);
     void record_settled();
+    // Whether a stage with `approval:` has the approvals it needs (from the store).
+    util::Result<bool> approval_given(const pipeline::Stage& stage);
+    // Holds the stage: recorded `waiting` with its request; the run stops when nothing
+    // else can run.
+    void hold_for_approval(int stage);
     void cancel(const std::string& reason);
     void check(const util::Status& status);
 

@@ -14,6 +14,7 @@ const char* to_string(State state) {
         case State::failed: return "failed";
         case State::skipped: return "skipped";
         case State::cancelled: return "cancelled";
+        case State::waiting: return "waiting";
     }
     return "pending";
 }
@@ -160,6 +161,25 @@ void Scheduler::skip_dependents(int stage) {
     }
 }
 
+void Scheduler::hold(int stage, std::string reason) {
+    Entry& e = stages_[at(stage)];
+    if (e.state != State::running) return;
+    --running_;
+    --e.attempts;  // it did not start
+    e.state = State::waiting;
+    e.reason = std::move(reason);
+    ++waiting_;
+}
+
+bool Scheduler::failed_any() const {
+    for (const auto& e : stages_) {
+        if (e.excluded) continue;
+        if (e.state == State::cancelled) return true;
+        if (e.state == State::failed && !e.policy.allow_failure) return true;
+    }
+    return false;
+}
+
 void Scheduler::cancel_all(const std::string& reason) {
     for (auto& e : stages_) {
         if (e.excluded || is_final(e.state)) continue;
@@ -168,6 +188,7 @@ void Scheduler::cancel_all(const std::string& reason) {
     }
     while (!ready_.empty()) ready_.pop();
     running_ = 0;
+    waiting_ = 0;
     open_ = 0;
 }
 

@@ -24,6 +24,7 @@ enum class State {
     failed,
     skipped,        // a need failed, or the stage was skipped before the run (rules)
     cancelled,
+    waiting,        // taken to start, but held for an approval: the run stops here
 };
 
 const char* to_string(State state);
@@ -53,6 +54,16 @@ public:
     // A started stage ended. On failure with retries left it goes to retry_wait and
     // the function returns the time of the retry; otherwise nullopt.
     std::optional<util::SteadyTime> finished(int stage, bool ok, util::SteadyTime now);
+
+    // A stage just taken by take_ready() does not start: it waits for an approval. It
+    // frees its job slot; its dependents stay pending. Not final: the run stops
+    // `waiting` when nothing else can run (see stalled()).
+    void hold(int stage, std::string reason);
+    int waiting() const { return waiting_; }
+    // Nothing runs, nothing is ready or due, and stages wait for approvals.
+    bool stalled() const { return waiting_ > 0 && running_ == 0 && ready_.empty() && !next_wakeup(); }
+    // Whether a stage failed (without allow_failure) or was cancelled.
+    bool failed_any() const;
 
     // Every stage not yet final becomes cancelled (running ones too: the caller kills
     // them and must not report them back).
@@ -102,6 +113,7 @@ private:
     std::priority_queue<int, std::vector<int>, std::greater<>> ready_;
     int jobs_;
     int running_ = 0;
+    int waiting_ = 0;
     int open_ = 0;                  // included stages not yet final
 };
 

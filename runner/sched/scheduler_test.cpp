@@ -189,3 +189,30 @@ TEST(Scheduler, WideGraphOfAThousandStagesRunsEachOnce) {
 
 }  // namespace
 }  // namespace sluice::sched
+
+namespace sluice::sched {
+namespace {
+
+TEST(Scheduler, AHeldStageFreesItsSlotAndTheRunStallsWhenNothingElseCanRun) {
+    // 0 -> 1 (held for approval) -> 2; 3 independent.
+    Scheduler s({needs({}), needs({0}), needs({1}), needs({})}, 1);
+    testing::FakeClock clock;
+    EXPECT_EQ(s.take_ready(clock.now()), (std::vector<int>{0}));
+    s.finished(0, true, clock.now());
+    EXPECT_EQ(s.take_ready(clock.now()), (std::vector<int>{1}));
+    s.hold(1, "waiting for 1 approval");
+    EXPECT_EQ(s.state(1), State::waiting);
+    EXPECT_EQ(s.attempts(1), 0);  // it did not start
+    EXPECT_FALSE(s.stalled()) << "3 can still run";
+    EXPECT_EQ(s.take_ready(clock.now()), (std::vector<int>{3}));  // the slot is free
+    s.finished(3, true, clock.now());
+    EXPECT_TRUE(s.take_ready(clock.now()).empty());
+    EXPECT_TRUE(s.stalled());
+    EXPECT_FALSE(s.done());
+    EXPECT_EQ(s.state(2), State::pending);  // its dependent waits with it
+    EXPECT_FALSE(s.failed_any());
+    EXPECT_FALSE(s.succeeded());
+}
+
+}  // namespace
+}  // namespace sluice::sched

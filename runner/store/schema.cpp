@@ -77,8 +77,35 @@ CREATE TABLE events (
 CREATE INDEX events_by_run ON events(run_id, id);
 )sql";
 
-constexpr std::array<Migration, 1> k_migrations{{
+// Version 2: approvals. A stage held for approval has one request (its policy, copied
+// from the pipeline when it was held, so a later edit of sluice.yml changes nothing)
+// and the decisions people made; one decision per person and stage.
+constexpr const char* k_schema_v2 = R"sql(
+CREATE TABLE approval_requests (
+    run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stage         TEXT    NOT NULL,
+    required      INTEGER NOT NULL,
+    approvers     TEXT    NOT NULL DEFAULT '[]',
+    self_approval INTEGER NOT NULL DEFAULT 0,
+    timeout_ms    INTEGER NOT NULL DEFAULT 0,
+    environment   TEXT    NOT NULL DEFAULT '',
+    requested_ms  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, stage)
+);
+CREATE TABLE approval_decisions (
+    run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stage    TEXT    NOT NULL,
+    user     TEXT    NOT NULL,
+    decision TEXT    NOT NULL,
+    reason   TEXT    NOT NULL DEFAULT '',
+    at_ms    INTEGER NOT NULL,
+    PRIMARY KEY (run_id, stage, user)
+);
+)sql";
+
+constexpr std::array<Migration, 2> k_migrations{{
     {1, k_schema_v1},
+    {2, k_schema_v2},
 }};
 
 static_assert(k_migrations.back().version == k_schema_version,

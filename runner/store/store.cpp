@@ -641,3 +641,261 @@ Result<bool> Store::owner_alive(RunId id) {
 }
 
 }  // namespace sluice::store
+
+// ---- Approvals ---------------------------------------------------------------------
+
+namespace sluice::store {
+
+Status Store::request_approval(RunId id, const ApprovalRequest& request) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    return s.write([&]() -> Status {
+        std::int64_t now = s.now_ms();
+        auto insert = s.db.prepare(
+            "INSERT OR IGNORE INTO approval_requests (run_id, stage, required, approvers, "
+            "self_approval, timeout_ms, environment, requested_ms) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        if (!insert) return std::unexpected(s.error(insert.error()));
+        insert->bind_int(1, id);
+        insert->bind_text(2, request.stage);
+        insert->bind_int(3, request.required);
+        insert->bind_text(4, dump(nlohmann::json(request.approvers)));
+        insert->bind_int(5, request.self_approval ? 1 : 0);
+        insert->bind_int(6, request.timeout_ms);
+        insert->bind_text(7, request.environment);
+        insert->bind_int(8, now);
+        if (auto done = insert->run(); !done) return std::unexpected(s.error(done.error()));
+        auto stmt = s.db.prepare(
+            "UPDATE stage_runs SET status = 'waiting', reason = ?3 WHERE run_id = ?1 AND stage = ?2");
+        if (!stmt) return std::unexpected(s.error(stmt.error()));
+        std::string reason = "waiting for " + std::to_string(request.required) +
+                             (request.required == 1 ? " approval" : " approvals");
+        stmt->bind_int(1, id);
+        stmt->bind_text(2, request.stage);
+        stmt->bind_text(3, reason);
+        nlohmann::json data = {{"required", request.required},
+                               {"approvers", request.approvers},
+                               {"self_approval", request.self_approval}};
+        if (request.timeout_ms > 0) data["timeout_ms"] = request.timeout_ms;
+        if (!request.environment.empty()) data["environment"] = request.environment;
+        return s.finish_stage_update(*stmt, id, request.stage,
+                                     EventNote{"approval_requested", data}, now);
+    });
+}
+
+namespace {
+
+Result<std::optional<ApprovalRequest>> read_request(sqlite::Connection& db, RunId id,
+                                                    const std::string& stage) {
+    auto q = db.prepare(
+        "SELECT required, approvers, self_approval, timeout_ms, environment, requested_ms "
+        "FROM approval_requests WHERE run_id = ?1 AND stage = ?2");
+    if (!q) return std::unexpected(q.error());
+    q->bind_int(1, id);
+    q->bind_text(2, stage);
+    auto row = q->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return std::optional<ApprovalRequest>();
+    ApprovalRequest r;
+    r.stage = stage;
+    r.required = static_cast<int>(q->column_int(0));
+    auto approvers = nlohmann::json::parse(q->column_text(1), nullptr, false);
+    if (approvers.is_array()) {
+        for (const auto& a : approvers) {
+            if (a.is_string()) r.approvers.push_back(a.get<std::string>());
+        }
+    }
+    r.self_approval = q->column_int(2) != 0;
+    r.timeout_ms = q->column_int(3);
+    r.environment = q->column_text(4);
+    r.requested_ms = q->column_int(5);
+    return std::optional(std::move(r));
+}
+
+std::string plural(std::int64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+}  // namespace
+
+Result<std::optional<ApprovalRequest>> Store::approval_request(RunId id, const std::string& stage) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto r = read_request(impl_->db, id, stage);
+    if (!r) return std::unexpected(impl_->error(r.error()));
+    return r;
+}
+
+Result<std::vector<ApprovalDecision>> Store::decisions(RunId id, const std::string& stage) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    auto q = s.db.prepare(
+        "SELECT user, decision, reason, at_ms FROM approval_decisions "
+        "WHERE run_id = ?1 AND stage = ?2 ORDER BY at_ms, user");
+    if (!q) return std::unexpected(s.error(q.error()));
+    q->bind_int(1, id);
+    q->bind_text(2, stage);
+    std::vector<ApprovalDecision> out;
+    while (true) {
+        auto row = q->step();
+        if (!row) return std::unexpected(s.error(row.error()));
+        if (!*row) break;
+        out.push_back({q->column_text(0), q->column_text(1) == "approve", q->column_text(2),
+                       q->column_int(3)});
+    }
+    return out;
+}
+
+Result<DecisionEffect> Store::decide(RunId id, const std::string& stage,
+                                     const ApprovalDecision& decision) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    return s.write([&]() -> Result<DecisionEffect> {
+        std::int64_t now = s.now_ms();
+        auto text_of = [&](const char* sql, const std::string* stage_name)
+            -> Result<std::optional<std::string>> {
+            auto q = s.db.prepare(sql);
+            if (!q) return std::unexpected(s.error(q.error()));
+            q->bind_int(1, id);
+            if (stage_name != nullptr) q->bind_text(2, *stage_name);
+            auto row = q->step();
+            if (!row) return std::unexpected(s.error(row.error()));
+            if (!*row) return std::optional<std::string>();
+            return std::optional(q->column_text(0));
+        };
+        auto run_status = text_of("SELECT status FROM runs WHERE id = ?1", nullptr);
+        if (!run_status) return std::unexpected(run_status.error());
+        if (!*run_status) return std::unexpected(s.missing(id, nullptr));
+        auto stage_status =
+            text_of("SELECT status FROM stage_runs WHERE run_id = ?1 AND stage = ?2", &stage);
+        if (!stage_status) return std::unexpected(stage_status.error());
+        if (!*stage_status) return std::unexpected(s.missing(id, &stage));
+        // A run whose runner was killed while one stage waited is still approvable.
+        bool run_waits = **run_status == "waiting" || **run_status == "interrupted";
+        if (!run_waits || **stage_status != "waiting") {
+            return fail(ErrorCode::conflict,
+                        "stage " + stage + " of " + run_name(id) + " is not waiting for an "
+                        "approval (the stage is " + **stage_status + ", the run " +
+                            **run_status + ")");
+        }
+        auto request = read_request(s.db, id, stage);
+        if (!request) return std::unexpected(s.error(request.error()));
+        if (!*request) {
+            return fail(ErrorCode::internal, "stage " + stage + " of " + run_name(id) +
+                                                 " waits without an approval request");
+        }
+        auto insert = [&](const std::string& user, bool approve, const std::string& reason)
+            -> Status {
+            auto q = s.db.prepare(
+                "INSERT INTO approval_decisions (run_id, stage, user, decision, reason, at_ms) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+            if (!q) return std::unexpected(s.error(q.error()));
+            q->bind_int(1, id);
+            q->bind_text(2, stage);
+            q->bind_text(3, user);
+            q->bind_text(4, approve ? "approve" : "reject");
+            q->bind_text(5, reason);
+            q->bind_int(6, now);
+            if (auto done = q->run(); !done) return std::unexpected(s.error(done.error()));
+            return s.append_event(id, stage, approve ? "approval_granted" : "approval_rejected",
+                                  {{"user", user}, {"reason", reason}}, now);
+        };
+        // The stage fails, what has not run is skipped, the run fails.
+        auto reject_run = [&](const std::string& why) -> Status {
+            auto q = s.db.prepare(
+                "UPDATE stage_runs SET status = 'failed', reason = ?3, finished_ms = ?4 "
+                "WHERE run_id = ?1 AND stage = ?2");
+            if (!q) return std::unexpected(s.error(q.error()));
+            q->bind_int(1, id);
+            q->bind_text(2, stage);
+            q->bind_text(3, why);
+            q->bind_int(4, now);
+            if (auto done = q->run(); !done) return std::unexpected(s.error(done.error()));
+            auto rest = s.db.prepare(
+                "UPDATE stage_runs SET status = 'skipped', reason = ?2 "
+                "WHERE run_id = ?1 AND status IN ('pending', 'waiting')");
+            if (!rest) return std::unexpected(s.error(rest.error()));
+            rest->bind_int(1, id);
+            rest->bind_text(2, "the run was stopped at " + stage + " (" + why + ")");
+            if (auto done = rest->run(); !done) return std::unexpected(s.error(done.error()));
+            auto run = s.db.prepare(
+                "UPDATE runs SET status = 'failed', reason = ?2, finished_ms = ?3 WHERE id = ?1");
+            if (!run) return std::unexpected(s.error(run.error()));
+            run->bind_int(1, id);
+            run->bind_text(2, stage + ": " + why);
+            run->bind_int(3, now);
+            if (auto done = run->run(); !done) return std::unexpected(s.error(done.error()));
+            return s.append_event(id, "", "run_finished", {{"status", "failed"}, {"reason", why}},
+                                  now);
+        };
+
+        const ApprovalRequest& r = **request;
+        if (r.timeout_ms > 0 && now - r.requested_ms > r.timeout_ms) {
+            std::string why = "the approval request expired after " +
+                              plural(r.timeout_ms / 3'600'000, "hour", "hours");
+            if (r.timeout_ms % 3'600'000 != 0) {
+                why = "the approval request expired after " +
+                      plural(r.timeout_ms / 1000, "second", "seconds");
+            }
+            if (auto done = insert("sluice", false, why); !done) return std::unexpected(done.error());
+            if (auto done = reject_run(why); !done) return std::unexpected(done.error());
+            return DecisionEffect::expired;
+        }
+        auto earlier = s.db.prepare(
+            "SELECT decision FROM approval_decisions WHERE run_id = ?1 AND stage = ?2 AND user = ?3");
+        if (!earlier) return std::unexpected(s.error(earlier.error()));
+        earlier->bind_int(1, id);
+        earlier->bind_text(2, stage);
+        earlier->bind_text(3, decision.user);
+        auto found = earlier->step();
+        if (!found) return std::unexpected(s.error(found.error()));
+        if (*found) {
+            std::string before = earlier->column_text(0) == "approve" ? "approved" : "rejected";
+            return fail(ErrorCode::conflict, decision.user + " already " + before + " stage " +
+                                                 stage + " of " + run_name(id) +
+                                                 " (a decision counts once)");
+        }
+        if (auto done = insert(decision.user, decision.approve, decision.reason); !done) {
+            return std::unexpected(done.error());
+        }
+        if (!decision.approve) {
+            std::string why = "rejected by " + decision.user +
+                              (decision.reason.empty() ? "" : ": " + decision.reason);
+            if (auto done = reject_run(why); !done) return std::unexpected(done.error());
+            return DecisionEffect::rejected;
+        }
+        auto approvers = s.db.prepare(
+            "SELECT user FROM approval_decisions WHERE run_id = ?1 AND stage = ?2 "
+            "AND decision = 'approve' ORDER BY at_ms, user");
+        if (!approvers) return std::unexpected(s.error(approvers.error()));
+        approvers->bind_int(1, id);
+        approvers->bind_text(2, stage);
+        std::vector<std::string> names;
+        while (true) {
+            auto row = approvers->step();
+            if (!row) return std::unexpected(s.error(row.error()));
+            if (!*row) break;
+            names.push_back(approvers->column_text(0));
+        }
+        if (static_cast<int>(names.size()) < r.required) return DecisionEffect::recorded;
+        std::string by;
+        for (const auto& n : names) by += (by.empty() ? "" : ", ") + n;
+        auto pending = s.db.prepare(
+            "UPDATE stage_runs SET status = 'pending', reason = ?3 WHERE run_id = ?1 AND stage = ?2");
+        if (!pending) return std::unexpected(s.error(pending.error()));
+        pending->bind_int(1, id);
+        pending->bind_text(2, stage);
+        pending->bind_text(3, "approved by " + by);
+        if (auto done = pending->run(); !done) return std::unexpected(s.error(done.error()));
+        if (auto done = s.set_owner(id); !done) return std::unexpected(s.error(done.error()));
+        if (auto done = s.append_event(id, stage, "approved", {{"by", names}}, now); !done) {
+            return std::unexpected(s.error(done.error()));
+        }
+        return DecisionEffect::approved;
+    });
+}
+
+}  // namespace sluice::store

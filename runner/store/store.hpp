@@ -26,7 +26,7 @@ using RunId = std::int64_t;
 
 // The schema version this sluice writes (PRAGMA user_version). A database with a higher
 // version comes from a newer sluice and is refused rather than misread.
-inline constexpr int k_schema_version = 1;
+inline constexpr int k_schema_version = 2;
 
 // Run statuses: running, waiting, passed, failed, cancelled, interrupted.
 // Stage statuses: pending, running, waiting, passed, failed, skipped, cancelled,
@@ -123,6 +123,33 @@ struct EventNote {
     nlohmann::json data = nlohmann::json::object();
 };
 
+// A stage held for approval, with the policy it was held under.
+struct ApprovalRequest {
+    std::string stage;
+    int required = 1;
+    std::vector<std::string> approvers;  // users or groups; empty: anyone with a token
+    bool self_approval = false;
+    std::int64_t timeout_ms = 0;         // 0: never expires
+    std::string environment;
+    std::int64_t requested_ms = 0;       // set by the store
+};
+
+struct ApprovalDecision {
+    std::string user;
+    bool approve = true;
+    std::string reason;
+    std::int64_t at_ms = 0;              // set by the store
+};
+
+// What a decision did to the run.
+enum class DecisionEffect {
+    recorded,   // counted; more approvals are needed
+    approved,   // the last approval needed: the stage is pending again and the run is
+                // `running`, owned by this process, which must now continue it
+    rejected,   // the stage failed, what depended on it was skipped, the run failed
+    expired,    // the request was older than its timeout: rejected by sluice instead
+};
+
 struct StoreOptions {
     // Where times come from; nullptr means the system clock. Must outlive the Store.
     const util::Clock* clock = nullptr;
@@ -186,6 +213,19 @@ public:
     // each. Returns the runs it changed. Takes no write lock when nothing is stale, so
     // every sluice command can call it at start.
     Result<std::vector<RunId>> mark_interrupted();
+
+    // Holds a stage for approval: the stage becomes `waiting` with this request (one
+    // transaction with its `approval_requested` event). A request already there (a run
+    // resumed while waiting) is kept, with its first requested time.
+    Status request_approval(RunId id, const ApprovalRequest& request);
+    Result<std::optional<ApprovalRequest>> approval_request(RunId id, const std::string& stage);
+    Result<std::vector<ApprovalDecision>> decisions(RunId id, const std::string& stage);
+    // Records one person's decision in one transaction that also checks the run and the
+    // stage are waiting (else ErrorCode::conflict, saying what they are), that this
+    // person has not decided before (conflict: a decision counts once), and applies the
+    // effect. Two processes deciding at once are serialised: exactly one gets `approved`.
+    Result<DecisionEffect> decide(RunId id, const std::string& stage,
+                                  const ApprovalDecision& decision);
 
     // Whether the process that owns run `id` is alive (same boot, pid, start time).
     Result<bool> owner_alive(RunId id);

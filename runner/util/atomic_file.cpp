@@ -10,7 +10,8 @@
 
 namespace sluice::util {
 
-Status write_file_atomically(const std::filesystem::path& path, std::string_view text) {
+Status write_file_atomically(const std::filesystem::path& path, std::string_view text,
+                             unsigned mode) {
     std::error_code ec;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
     std::string temp = path.string() + ".tmp." + std::to_string(::getpid());
@@ -19,7 +20,9 @@ Status write_file_atomically(const std::filesystem::path& path, std::string_view
         ::unlink(temp.c_str());
         return fail(ErrorCode::io, "cannot " + doing + " " + path.string() + ": " + why);
     };
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ::unlink(temp.c_str());  // a leftover of a crashed writer with our pid: its mode is not ours
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_EXCL,
+                    static_cast<mode_t>(mode));
     if (fd < 0) return failed("create a temporary file for");
     std::size_t done = 0;
     while (done < text.size()) {

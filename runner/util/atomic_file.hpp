@@ -9,8 +9,10 @@
 
 namespace sluice::util {
 
-// Writes text to path atomically (creating parent directories). On failure nothing is
-// left behind and the old file, if any, is untouched.
-Status write_file_atomically(const std::filesystem::path& path, std::string_view text);
+// Writes text to path atomically (creating parent directories), the new file created
+// with `mode` (before the umask). On failure nothing is left behind and the old file,
+// if any, is untouched.
+Status write_file_atomically(const std::filesystem::path& path, std::string_view text,
+                             unsigned mode = 0644);
 
 }  // namespace sluice::util
