@@ -1,6 +1,7 @@
 // The registry of stage kinds.
 #include "stages/stage_kind.hpp"
 
+#include "stages/deploy_kind.hpp"
 #include "stages/gate_kind.hpp"
 #include "stages/script_kind.hpp"
 
@@ -19,6 +20,7 @@ KindRegistry default_kinds() {
     KindRegistry kinds;
     kinds.add(pipeline::StageKind::script, std::make_unique<ScriptKind>());
     kinds.add(pipeline::StageKind::gate, std::make_unique<GateKind>());
+    kinds.add(pipeline::StageKind::deploy, std::make_unique<DeployKind>());
     return kinds;
 }
 

@@ -29,6 +29,7 @@ struct StageContext {
     int attempt = 1;
     std::string run_id;                   // the run this stage belongs to
     std::string commit;                   // the run's commit sha (empty outside git)
+    std::string branch;                   // the run's branch (empty when none)
     std::filesystem::path state_dir;      // sluice's state directory (registry.db, ...)
     std::filesystem::path scratch;        // a directory of this stage's own, for its files
 };

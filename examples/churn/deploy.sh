@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# deploy.sh ENV — placeholder for the deploy stages.
+# deploy.sh ENV — the deploy stages' command (a stand-in target).
 #
-# Deployments are not implemented yet (sluice's `kind: deploy` comes in a later
-# issue). Today this script deploys NOTHING: it checks that a trained model is
-# there, says which model it would deploy to ENV, and writes a record of that
-# to deployments/ENV.json in the current directory (the run's workspace),
-# with "deployed": false.
+# sluice's `kind: deploy` checks the environment's rules, runs this script and
+# records the deployment; serving the model from an image comes with sluice's
+# image stages. Until then this script deploys NOTHING itself: it checks that a
+# trained model is there, says which model it deploys to ENV, and writes a record
+# of that to deployments/ENV.json in the current directory (the run's
+# workspace), with "deployed": false.
 #
 # Environment: MODEL_PATH (default model.pkl), METRICS_PATH (default
 # metrics.json), MODEL_NAME (default churn), PYTHON (default /usr/bin/python3),
@@ -53,4 +54,4 @@ JSON
 mv "$record.tmp" "$record"
 
 echo "deploy.sh: would deploy $name (model sha256 ${sha:0:12}, f1 $f1) to $env_name"
-echo "deploy.sh: nothing was deployed (deployments are not implemented yet); wrote $record"
+echo "deploy.sh: nothing was served (a stand-in target); wrote $record"

@@ -33,6 +33,7 @@ int run_cli(int argc, char** argv) {
     add_workspace_command(app, global, exit_status);
     add_registry_command(app, global, exit_status);
     add_approve_commands(app, global, exit_status);
+    add_env_command(app, global, exit_status);
     add_gate_eval_command(app, global, exit_status);
     add_access_command(app, global, exit_status);
 

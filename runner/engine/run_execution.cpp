@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "runner/engine/promotion.hpp"
 #include "runner/engine/stage_outputs.hpp"
 #include "runner/exec/log_writer.hpp"
 #include "runner/pipeline/expressions.hpp"
@@ -227,12 +228,14 @@ void RunExecution::start_stage(int s) {
     slot.context = std::make_unique<stages::StageContext>(stages::StageContext{
         pipeline_, stage, facts_.workspace, std::move(*env), std::move(lines),
         std::move(*config), pipeline_.timeout_of(stage), attempt, std::to_string(facts_.id),
-        facts_.commit ? facts_.commit->sha : std::string(), deps_.state.root,
+        facts_.commit ? facts_.commit->sha : std::string(),
+        facts_.commit ? facts_.commit->branch : std::string(), deps_.state.root,
         deps_.state.stage_dir(facts_.id, stage.name)});
     auto spec = kind->prepare(*slot.context);
     if (!spec) return conclude(s, false, spec.error().message, nullptr, {});
     if (!*spec) {
         auto result = kind->finish(*slot.context, nullptr);
+        if (stage.kind == pipeline::StageKind::deploy) after_deploy(s, result);
         return conclude(s, result.ok, result.reason, nullptr, std::move(result.report));
     }
 
@@ -259,6 +262,48 @@ void RunExecution::start_stage(int s) {
             deps_.reporter.stage_output(slot.record.stage, stream == exec::Stream::err, bytes);
         },
         [this, s](exec::ProcessId, const exec::ProcessOutcome& outcome) { on_exit(s, outcome); });
+}
+
+void RunExecution::after_deploy(int s, stages::StageResult& result) {
+    const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    std::vector<std::string> approved_by;
+    if (auto decisions = deps_.store.decisions(facts_.id, stage.name)) {
+        for (const auto& d : *decisions) {
+            if (d.approve) approved_by.push_back(d.user);
+        }
+    }
+    std::string run_id = std::to_string(facts_.id);
+    std::string commit = facts_.commit ? facts_.commit->sha : std::string();
+    store::Deployment record;
+    record.environment = stage.environment.value_or("");
+    record.run_id = facts_.id;
+    record.stage = stage.name;
+    record.commit = commit;
+    record.branch = facts_.commit ? facts_.commit->branch : std::string();
+    if (result.ok && stage.promote) {
+        std::string actor = "sluice (run " + run_id + ")";
+        if (!approved_by.empty()) {
+            actor = "";
+            for (const auto& a : approved_by) actor += (actor.empty() ? "" : ", ") + a;
+        }
+        auto promoted = promote_candidate(pipeline_, stage, deps_.state.root, run_id, commit, actor);
+        if (promoted) {
+            result.report["promotion"] = *promoted;
+            record.model = stage.promote->model;
+            record.model_version = (*promoted)["version"].get<std::string>();
+        } else {
+            // Deployed, but the registry does not say so: the stage fails (fail closed).
+            result.ok = false;
+            result.reason = "deployed, but the promotion failed: " + promoted.error().message;
+        }
+    }
+    record.approved_by = std::move(approved_by);
+    record.status = result.ok ? "passed" : "failed";
+    record.reason = result.reason;
+    auto added = deps_.store.add_deployment(record);
+    if (!added) check(util::Status(std::unexpected(added.error())));
+    result.report["deployment"] = {{"environment", record.environment},
+                                   {"approved_by", record.approved_by}};
 }
 
 util::Result<bool> RunExecution::approval_given(const pipeline::Stage& stage) {
@@ -319,6 +364,7 @@ void RunExecution::on_exit(int s, const exec::ProcessOutcome& outcome) {
         result.ok = false;
         result.reason = outputs.error().message;
     }
+    if (stage.kind == pipeline::StageKind::deploy) after_deploy(s, result);
     if (result.ok && stage.metrics) {
         auto logged = candidates_.log(pipeline_, stage, facts_.workspace, std::to_string(facts_.id),
                                       facts_.commit ? facts_.commit->sha : std::string());

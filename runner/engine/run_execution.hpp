@@ -59,6 +59,8 @@ private:
     // Holds the stage: recorded `waiting` with its request; the run stops when nothing
     // else can run.
     void hold_for_approval(int stage);
+    // After a deploy stage ran: `promote:` when it passed, then the environment's record.
+    void after_deploy(int stage, stages::StageResult& result);
     void cancel(const std::string& reason);
     void check(const util::Status& status);
 

@@ -13,6 +13,7 @@
 #include "runner/pipeline/checks.hpp"
 #include "runner/pipeline/source_text.hpp"
 #include "runner/pipeline/stage_reader.hpp"
+#include "runner/util/suggest.hpp"
 #include "runner/pipeline/triggers_reader.hpp"
 #include "runner/pipeline/yaml_document.hpp"
 #include "runner/pipeline/yaml_reader.hpp"
@@ -20,8 +21,10 @@
 namespace sluice::pipeline {
 namespace {
 
-constexpr std::array<std::string_view, 5> k_top_keys{"name", "on", "variables", "defaults",
-                                                     "stages"};
+constexpr std::array<std::string_view, 6> k_top_keys{"name",     "on",     "variables",
+                                                     "defaults", "stages", "environments"};
+constexpr std::array<std::string_view, 4> k_environment_keys{"branches", "protected", "approval",
+                                                             "alias"};
 constexpr std::array<std::string_view, 3> k_defaults_keys{"timeout", "retry", "shell"};
 constexpr std::string_view k_utf8_bom = "\xEF\xBB\xBF";
 
@@ -77,6 +80,67 @@ void read_stages(Reader& reader, const Entry& entry, Pipeline& pipeline) {
     }
 }
 
+void read_environments(Reader& reader, const Entry& entry, Pipeline& pipeline) {
+    if (!entry.value.IsMap()) {
+        reader.error_at_value(entry, "`environments` must be a map of environment names to "
+                                     "settings, got " + describe(entry.value));
+        return;
+    }
+    for (const Entry& e : reader.entries(entry.value, {}, "environment")) {
+        Environment env;
+        env.name = e.key;
+        env.alias = e.key;
+        env.pos = reader.pos(e.key_node);
+        if (!valid_stage_name(e.key)) {
+            reader.error(e.key_node, "environment name " + quote(e.key) +
+                                         " may only contain letters, digits, `-` and `_`");
+        }
+        if (!e.value.IsMap() && !e.value.IsNull()) {
+            reader.error_at_value(e, "environment " + quote(e.key) +
+                                         " must be a map (branches, protected, approval, alias), "
+                                         "got " + describe(e.value));
+            continue;
+        }
+        if (e.value.IsMap()) {
+            for (const Entry& k : reader.entries(e.value, "environments." + e.key)) {
+                if (k.key == "branches") {
+                    if (auto list = reader.strings(k, "branch globs")) env.branches = *list;
+                } else if (k.key == "protected") {
+                    if (auto b = reader.boolean(k)) env.is_protected = *b;
+                } else if (k.key == "approval") {
+                    env.approval = read_approval(reader, k);
+                } else if (k.key == "alias") {
+                    if (auto a = reader.string(k)) env.alias = *a;
+                } else {
+                    reader.unknown_key(k, k_environment_keys, "in an environment");
+                }
+            }
+        }
+        pipeline.environments.push_back(std::move(env));
+    }
+}
+
+// A deploy stage's environment must be declared when any are; a stage without its own
+// approval takes its environment's.
+void apply_environments(Reader& reader, Pipeline& pipeline) {
+    for (auto& stage : pipeline.stages) {
+        if (!stage.environment) continue;
+        const Environment* env = pipeline.environment(*stage.environment);
+        if (env == nullptr) {
+            if (!pipeline.environments.empty()) {
+                std::vector<std::string_view> names;
+                for (const auto& e : pipeline.environments) names.push_back(e.name);
+                reader.error(util::Location{reader.file(), stage.pos.line, stage.pos.column},
+                             "stage " + quote(stage.name) + " deploys to environment " +
+                                 quote(*stage.environment) + ", which `environments` does not "
+                                 "declare" + util::did_you_mean(*stage.environment, names));
+            }
+            continue;
+        }
+        if (!stage.approval && env->approval) stage.approval = env->approval;
+    }
+}
+
 void read_top_level(Reader& reader, const YAML::Node& root, Pipeline& pipeline) {
     bool has_name = false;
     bool has_stages = false;
@@ -93,6 +157,8 @@ void read_top_level(Reader& reader, const YAML::Node& root, Pipeline& pipeline) 
         } else if (e.key == "stages") {
             has_stages = true;
             read_stages(reader, e, pipeline);
+        } else if (e.key == "environments") {
+            read_environments(reader, e, pipeline);
         } else {
             reader.unknown_key(e, k_top_keys, {});
         }
@@ -119,6 +185,7 @@ std::expected<Pipeline, util::Errors> load(std::string_view yaml, std::string fi
     if (auto root = parse_document(reader, source)) {
         read_top_level(reader, *root, pipeline);
         check_needs_and_names(reader, pipeline);
+        apply_environments(reader, pipeline);
     }
     if (errors.empty()) return pipeline;
     std::stable_sort(errors.begin(), errors.end(), [](const util::Error& a, const util::Error& b) {

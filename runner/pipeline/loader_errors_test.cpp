@@ -437,3 +437,24 @@ TEST(LoaderErrors, AGateModelMustBeALiteralName) {
 
 }  // namespace
 }  // namespace sluice::pipeline
+
+namespace sluice::pipeline {
+namespace {
+
+TEST(LoaderErrors, ADeployToAnUndeclaredEnvironmentIsAnError) {
+    test::expect_one_error(
+        "name: p\nstages:\n  d:\n    kind: deploy\n    environment: prodution\n    run: x\n"
+        "environments:\n  production: {branches: [main]}\n",
+        3, 3,
+        "stage `d` deploys to environment `prodution`, which `environments` does not declare; "
+        "did you mean `production`?");
+}
+
+TEST(LoaderErrors, UnknownEnvironmentKey) {
+    test::expect_one_error("name: p\nstages:\n  a: {run: x}\nenvironments:\n  prod: {branchs: [main]}\n",
+                           5, 10,
+                           "unknown key `branchs` in an environment; did you mean `branches`?");
+}
+
+}  // namespace
+}  // namespace sluice::pipeline

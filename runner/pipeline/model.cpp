@@ -14,6 +14,13 @@ const char* to_string(StageKind kind) {
     return "script";
 }
 
+const Environment* Pipeline::environment(const std::string& env_name) const {
+    for (const auto& e : environments) {
+        if (e.name == env_name) return &e;
+    }
+    return nullptr;
+}
+
 const Stage* Pipeline::find(const std::string& stage_name) const {
     int i = index_of(stage_name);
     return i < 0 ? nullptr : &stages[static_cast<std::size_t>(i)];

@@ -108,6 +108,16 @@ struct Stage {
     nlohmann::json config = nlohmann::json::object();
 };
 
+// `environments:` — where deploy stages deploy to, and the rules for it.
+struct Environment {
+    std::string name;
+    std::vector<std::string> branches;   // globs; empty: any branch
+    bool is_protected = false;           // writes need SLUICE_PROD_TOKEN
+    std::optional<Approval> approval;    // for every deploy to it (a stage's own wins)
+    std::string alias;                   // the registry alias it moves (default: its name)
+    Pos pos;
+};
+
 struct Defaults {
     Millis timeout{std::chrono::hours(1)};
     Retry retry;
@@ -120,7 +130,10 @@ struct Pipeline {
     Triggers on;
     VarList variables;
     Defaults defaults;
+    std::vector<Environment> environments;
     std::vector<Stage> stages;  // in file order
+
+    const Environment* environment(const std::string& env_name) const;
 
     const Stage* find(const std::string& stage_name) const;
     int index_of(const std::string& stage_name) const;  // -1 when absent

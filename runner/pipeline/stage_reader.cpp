@@ -283,29 +283,7 @@ class StageReader {
     }
 
     void read_approval(const Entry& e) {
-        if (!e.value.IsMap()) {
-            r_.error_at_value(e,
-                              "`approval` must be a map (required, approvers, "
-                              "self_approval, timeout), got " +
-                                  describe(e.value));
-            return;
-        }
-        Approval approval;
-        approval.pos = r_.pos(e.value);
-        for (const Entry& a : r_.entries(e.value, "approval")) {
-            if (a.key == "required") {
-                if (auto n = r_.integer(a, 1, INT_MAX)) approval.required = *n;
-            } else if (a.key == "approvers") {
-                if (auto list = r_.strings(a, "users or groups")) approval.approvers = *list;
-            } else if (a.key == "self_approval") {
-                if (auto b = r_.boolean(a)) approval.self_approval = *b;
-            } else if (a.key == "timeout") {
-                if (auto d = r_.duration(a, false)) approval.timeout = *d;
-            } else {
-                r_.unknown_key(a, k_approval_keys, "in `approval`");
-            }
-        }
-        stage_.approval = std::move(approval);
+        if (auto approval = pipeline::read_approval(r_, e)) stage_.approval = std::move(*approval);
     }
 
     void read_promote(const Entry& e) {
@@ -366,6 +344,32 @@ class StageReader {
 }  // namespace
 
 std::span<const std::string_view> known_events() { return k_events; }
+
+std::optional<Approval> read_approval(Reader& reader, const Entry& e) {
+    if (!e.value.IsMap()) {
+        reader.error_at_value(e,
+                              "`approval` must be a map (required, approvers, "
+                              "self_approval, timeout), got " +
+                                  describe(e.value));
+        return std::nullopt;
+    }
+    Approval approval;
+    approval.pos = reader.pos(e.value);
+    for (const Entry& a : reader.entries(e.value, "approval")) {
+        if (a.key == "required") {
+            if (auto n = reader.integer(a, 1, INT_MAX)) approval.required = *n;
+        } else if (a.key == "approvers") {
+            if (auto list = reader.strings(a, "users or groups")) approval.approvers = *list;
+        } else if (a.key == "self_approval") {
+            if (auto b = reader.boolean(a)) approval.self_approval = *b;
+        } else if (a.key == "timeout") {
+            if (auto d = reader.duration(a, false)) approval.timeout = *d;
+        } else {
+            reader.unknown_key(a, k_approval_keys, "in `approval`");
+        }
+    }
+    return approval;
+}
 
 Stage read_stage(Reader& reader, const Entry& entry, int index) {
     Stage stage;

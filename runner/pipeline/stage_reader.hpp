@@ -14,6 +14,10 @@ namespace sluice::pipeline {
 // reported through the reader; the stage returned holds whatever was valid.
 Stage read_stage(Reader& reader, const Entry& entry, int index);
 
+// `approval: { required, approvers, self_approval, timeout }` (a stage's or an
+// environment's).
+std::optional<Approval> read_approval(Reader& reader, const Entry& entry);
+
 // `retry: N` or `retry: { max: N, delay: 10s, max_delay: 1m }`.
 std::optional<Retry> read_retry(Reader& reader, const Entry& entry);
 

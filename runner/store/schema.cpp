@@ -103,9 +103,30 @@ CREATE TABLE approval_decisions (
 );
 )sql";
 
-constexpr std::array<Migration, 2> k_migrations{{
+// Version 3: the environments' history. One row per deploy stage that ran (passed
+// or failed), with what was deployed and who approved it.
+constexpr const char* k_schema_v3 = R"sql(
+CREATE TABLE deployments (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    environment   TEXT    NOT NULL,
+    run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stage         TEXT    NOT NULL,
+    commit_sha    TEXT    NOT NULL DEFAULT '',
+    branch        TEXT    NOT NULL DEFAULT '',
+    model         TEXT    NOT NULL DEFAULT '',
+    model_version TEXT    NOT NULL DEFAULT '',
+    approved_by   TEXT    NOT NULL DEFAULT '[]',
+    status        TEXT    NOT NULL,
+    reason        TEXT    NOT NULL DEFAULT '',
+    at_ms         INTEGER NOT NULL
+);
+CREATE INDEX deployments_by_environment ON deployments(environment, id);
+)sql";
+
+constexpr std::array<Migration, 3> k_migrations{{
     {1, k_schema_v1},
     {2, k_schema_v2},
+    {3, k_schema_v3},
 }};
 
 static_assert(k_migrations.back().version == k_schema_version,

@@ -899,3 +899,97 @@ Result<DecisionEffect> Store::decide(RunId id, const std::string& stage,
 }
 
 }  // namespace sluice::store
+
+// ---- Deployments -------------------------------------------------------------------
+
+namespace sluice::store {
+
+Result<std::int64_t> Store::add_deployment(const Deployment& d) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    return s.write([&]() -> Result<std::int64_t> {
+        std::int64_t now = s.now_ms();
+        auto q = s.db.prepare(
+            "INSERT INTO deployments (environment, run_id, stage, commit_sha, branch, model, "
+            "model_version, approved_by, status, reason, at_ms) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+        if (!q) return std::unexpected(s.error(q.error()));
+        q->bind_text(1, d.environment);
+        q->bind_int(2, d.run_id);
+        q->bind_text(3, d.stage);
+        q->bind_text(4, d.commit);
+        q->bind_text(5, d.branch);
+        q->bind_text(6, d.model);
+        q->bind_text(7, d.model_version);
+        q->bind_text(8, dump(nlohmann::json(d.approved_by)));
+        q->bind_text(9, d.status);
+        q->bind_text(10, d.reason);
+        q->bind_int(11, now);
+        if (auto done = q->run(); !done) return std::unexpected(s.error(done.error()));
+        std::int64_t id = sqlite3_last_insert_rowid(s.db.get());
+        nlohmann::json data = {{"environment", d.environment}, {"status", d.status}};
+        if (!d.model_version.empty()) data["model_version"] = d.model_version;
+        if (auto done = s.append_event(d.run_id, d.stage, "deployed", data, now); !done) {
+            return std::unexpected(s.error(done.error()));
+        }
+        return id;
+    });
+}
+
+Result<std::vector<Deployment>> Store::deployments(const std::string& environment, int limit) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    auto q = s.db.prepare(
+        "SELECT id, environment, run_id, stage, commit_sha, branch, model, model_version, "
+        "approved_by, status, reason, at_ms FROM deployments WHERE environment = ?1 "
+        "ORDER BY id DESC LIMIT ?2");
+    if (!q) return std::unexpected(s.error(q.error()));
+    q->bind_text(1, environment);
+    q->bind_int(2, limit > 0 ? limit : -1);
+    std::vector<Deployment> out;
+    while (true) {
+        auto row = q->step();
+        if (!row) return std::unexpected(s.error(row.error()));
+        if (!*row) break;
+        Deployment d;
+        d.id = q->column_int(0);
+        d.environment = q->column_text(1);
+        d.run_id = q->column_int(2);
+        d.stage = q->column_text(3);
+        d.commit = q->column_text(4);
+        d.branch = q->column_text(5);
+        d.model = q->column_text(6);
+        d.model_version = q->column_text(7);
+        auto by = nlohmann::json::parse(q->column_text(8), nullptr, false);
+        if (by.is_array()) {
+            for (const auto& b : by) {
+                if (b.is_string()) d.approved_by.push_back(b.get<std::string>());
+            }
+        }
+        d.status = q->column_text(9);
+        d.reason = q->column_text(10);
+        d.at_ms = q->column_int(11);
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+Result<std::vector<std::string>> Store::environments() {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    auto q = s.db.prepare("SELECT DISTINCT environment FROM deployments ORDER BY environment");
+    if (!q) return std::unexpected(s.error(q.error()));
+    std::vector<std::string> out;
+    while (true) {
+        auto row = q->step();
+        if (!row) return std::unexpected(s.error(row.error()));
+        if (!*row) break;
+        out.push_back(q->column_text(0));
+    }
+    return out;
+}
+
+}  // namespace sluice::store

@@ -26,7 +26,7 @@ using RunId = std::int64_t;
 
 // The schema version this sluice writes (PRAGMA user_version). A database with a higher
 // version comes from a newer sluice and is refused rather than misread.
-inline constexpr int k_schema_version = 2;
+inline constexpr int k_schema_version = 3;
 
 // Run statuses: running, waiting, passed, failed, cancelled, interrupted.
 // Stage statuses: pending, running, waiting, passed, failed, skipped, cancelled,
@@ -150,6 +150,22 @@ enum class DecisionEffect {
     expired,    // the request was older than its timeout: rejected by sluice instead
 };
 
+// One deployment to an environment (a deploy stage that ran).
+struct Deployment {
+    std::int64_t id = 0;
+    std::string environment;
+    RunId run_id = 0;
+    std::string stage;
+    std::string commit;
+    std::string branch;
+    std::string model;
+    std::string model_version;
+    std::vector<std::string> approved_by;
+    std::string status;      // passed, failed
+    std::string reason;
+    std::int64_t at_ms = 0;  // set by the store
+};
+
 struct StoreOptions {
     // Where times come from; nullptr means the system clock. Must outlive the Store.
     const util::Clock* clock = nullptr;
@@ -226,6 +242,12 @@ public:
     // effect. Two processes deciding at once are serialised: exactly one gets `approved`.
     Result<DecisionEffect> decide(RunId id, const std::string& stage,
                                   const ApprovalDecision& decision);
+
+    // The environments' history: a deployment, and an environment's newest first
+    // (limit <= 0: all); environments() lists every environment deployed to.
+    Result<std::int64_t> add_deployment(const Deployment& deployment);
+    Result<std::vector<Deployment>> deployments(const std::string& environment, int limit);
+    Result<std::vector<std::string>> environments();
 
     // Whether the process that owns run `id` is alive (same boot, pid, start time).
     Result<bool> owner_alive(RunId id);

@@ -1,0 +1,83 @@
+// The deploy stage kind.
+#include "stages/deploy_kind.hpp"
+
+#include <cstdlib>
+
+#include "runner/access/access_store.hpp"
+#include "runner/access/authenticate.hpp"
+#include "runner/rules/glob.hpp"
+#include "stages/script_kind.hpp"
+#include "stages/shell_command.hpp"
+
+namespace sluice::stages {
+
+util::Status check_environment_write(const pipeline::Pipeline& pipeline,
+                                     const std::string& environment, const std::string& branch,
+                                     const std::filesystem::path& state_dir) {
+    const pipeline::Environment* env = pipeline.environment(environment);
+    if (env == nullptr) return {};
+    if (!env->branches.empty()) {
+        bool allowed = false;
+        for (const auto& glob : env->branches) allowed = allowed || rules::glob_match(glob, branch);
+        if (!allowed) {
+            std::string list;
+            for (const auto& b : env->branches) list += (list.empty() ? "" : ", ") + b;
+            return util::fail(util::ErrorCode::bad_input,
+                              "environment " + environment + " takes deployments from " + list +
+                                  " only; this run is " +
+                                  (branch.empty() ? std::string("on no branch")
+                                                  : "on " + branch));
+        }
+    }
+    if (env->is_protected) {
+        util::SystemClock clock;
+        auto store = access::AccessStore::open(access::AccessStore::file_in(state_dir), clock);
+        if (!store) return std::unexpected(store.error());
+        auto snapshot = store->read();
+        if (!snapshot) return std::unexpected(snapshot.error());
+        if (snapshot->find_environment(environment) == nullptr) {
+            // Protected, yet no token to check against: fail closed.
+            return util::fail(util::ErrorCode::bad_input,
+                              "environment " + environment +
+                                  " is protected but has no token yet (`sluice access protect " +
+                                  environment + "` makes one); nothing is written to it");
+        }
+        const char* presented = std::getenv("SLUICE_PROD_TOKEN");
+        auto checked = access::check_environment_token(
+            *snapshot, environment,
+            presented != nullptr ? std::optional<std::string_view>(presented) : std::nullopt);
+        if (!checked) return checked;
+    }
+    return {};
+}
+
+util::Result<std::optional<exec::ProcessSpec>> DeployKind::prepare(
+    const StageContext& context) const {
+    const std::string& environment = *context.stage.environment;
+    auto target = context.config.find("target");
+    if (target != context.config.end() && *target != "command") {
+        return util::fail(util::ErrorCode::bad_input,
+                          "deploy target " + target->get<std::string>() +
+                              " is not available in this version of sluice (use target: command)");
+    }
+    if (auto ok = check_environment_write(context.pipeline, environment, context.branch,
+                                          context.state_dir);
+        !ok) {
+        return std::unexpected(ok.error());
+    }
+    if (context.run.empty()) return std::optional<exec::ProcessSpec>();
+    exec::ProcessSpec spec;
+    spec.argv = command_argv(context.run, context.pipeline.shell_of(context.stage));
+    spec.env = context.env;
+    spec.cwd = context.workspace;
+    spec.timeout = context.timeout;
+    return spec;
+}
+
+StageResult DeployKind::finish(const StageContext& context,
+                               const exec::ProcessOutcome* outcome) const {
+    if (outcome == nullptr) return {true, "", {}};  // nothing to run: the record is the deploy
+    return result_of_process(*outcome, context.timeout);
+}
+
+}  // namespace sluice::stages
