@@ -52,7 +52,7 @@ protected:
                     std::string(k_pipeline) + log + "\n" +
                         "  deploy-production:\n    kind: deploy\n    environment: production\n"
                         "    needs: [deploy-staging]\n    promote: {model: churn, alias: production}\n"
-                        "    run: echo production >> " + log + "\n" +
+                        "    run: echo production $(cat f1.txt) >> " + log + "\n" +
                         "environments:\n  staging: {}\n  production:\n    branches: [main]\n" +
                         (protect ? "    protected: true\n" : "") +
                         "    approval: {approvers: [release-managers]}\n");
@@ -90,7 +90,7 @@ TEST_F(Deploy, AnApprovedDeployIsRecordedAndPromotesTheCandidate) {
     EXPECT_EQ(testing::read_file(dir_ / "deployed.log"), "staging\n");
     auto approved = approve(1);
     ASSERT_EQ(approved.exit_code, 0) << approved.out << approved.err;
-    EXPECT_EQ(testing::read_file(dir_ / "deployed.log"), "staging\nproduction\n");
+    EXPECT_EQ(testing::read_file(dir_ / "deployed.log"), "staging\nproduction 0.84\n");
     auto promotion = stage(1, "deploy-production")["report"]["promotion"];
     EXPECT_EQ(promotion["version"], "1");
     EXPECT_FALSE(promotion.contains("from"));
@@ -125,6 +125,35 @@ TEST_F(Deploy, AnApprovedDeployIsRecordedAndPromotesTheCandidate) {
     ASSERT_EQ(envs.size(), 2u);
     EXPECT_EQ(envs[0]["environment"], "production");
     EXPECT_EQ(envs[0]["last"]["run"], 3);
+
+    // Rollback: the previous good deployment (run 1) again, after the same approval.
+    auto back = sluice({"env", "rollback", "production"});
+    EXPECT_EQ(back.exit_code, 3) << back.out << back.err;
+    EXPECT_NE(back.out.find("rolling production back to the deployment of run 1"),
+              std::string::npos)
+        << back.out;
+    auto approved_back = approve(4);
+    ASSERT_EQ(approved_back.exit_code, 0) << approved_back.out << approved_back.err;
+    // Run 1's commit was deployed again (its f1.txt), and nothing before it re-ran.
+    EXPECT_EQ(testing::read_file(dir_ / "deployed.log"),
+              "staging\nproduction 0.84\nstaging\nproduction 0.90\nproduction 0.84\n");
+    EXPECT_EQ(stage(4, "train")["status"], "skipped");
+    EXPECT_EQ(sluice({"registry", "alias", "churn", "production"}).out,
+              "churn@production = version 1\n");
+    auto after = nlohmann::json::parse(sluice({"env", "history", "production", "--json"}).out);
+    ASSERT_EQ(after.size(), 3u);
+    EXPECT_EQ(after[0]["run"], 4);
+    EXPECT_EQ(after[0]["model_version"], "1");
+    EXPECT_EQ(after[0]["reason"], "rollback to the deployment of run 1");
+    EXPECT_EQ(stage(4, "deploy-production")["report"]["promotion"]["from"], "3");
+}
+
+TEST_F(Deploy, NothingToRollBackToIsAClearError) {
+    auto r = sluice({"env", "rollback", "production"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err,
+              "sluice: no earlier good deployment of production to roll back to (see `sluice env "
+              "history production`)\n");
 }
 
 TEST_F(Deploy, ADeployFromAnotherBranchIsRefused) {
@@ -161,7 +190,8 @@ TEST_F(Deploy, AProtectedEnvironmentNeedsItsToken) {
     ASSERT_EQ(sluice({"run"}).exit_code, 3);
     auto right = approve(3, {{"SLUICE_PROD_TOKEN", prod_token}});
     EXPECT_EQ(right.exit_code, 0) << right.out << right.err;
-    EXPECT_EQ(testing::read_file(dir_ / "deployed.log"), "staging\nstaging\nstaging\nproduction\n");
+    EXPECT_EQ(testing::read_file(dir_ / "deployed.log"),
+              "staging\nstaging\nstaging\nproduction 0.84\n");
 }
 
 }  // namespace

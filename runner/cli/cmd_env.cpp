@@ -7,6 +7,10 @@
 
 #include "runner/cli/commands.hpp"
 #include "runner/cli/pipeline_file.hpp"
+#include "runner/cli/run_driver.hpp"
+#include "runner/cli/run_source.hpp"
+#include "runner/pipeline/loader.hpp"
+#include "runner/pipeline/model_names.hpp"
 
 namespace sluice::cli {
 
@@ -101,9 +105,112 @@ int history(const GlobalOptions& global, const std::string& environment, bool js
         std::cout << out.dump(2) << "\n";
         return 0;
     }
-    std::cout << "DEPLOYED             RUN    COMMIT    MODEL         STATUS  APPROVED BY\n";
-    for (const auto& d : *all) print_row(d);
+    std::cout << "ID    DEPLOYED             RUN    COMMIT    MODEL         STATUS  APPROVED BY\n";
+    for (const auto& d : *all) {
+        std::cout << std::left << std::setw(6) << d.id;
+        print_row(d);
+    }
     return 0;
+}
+
+// Re-deploys the previous good deployment of an environment: a new run of that
+// deployment's pipeline, at its commit, with only the deploy stage (what it needs is
+// not re-run), under the same approval and protection as any deploy; its promotion
+// moves the alias back to the version that deployment had.
+int rollback(const GlobalOptions& global, const std::string& environment, std::int64_t to,
+             int jobs, bool json) {
+    auto session = open_session(global, std::filesystem::current_path());
+    if (!session) return report_error(session.error());
+    auto all = session->store.deployments(environment, 0);
+    if (!all) return report_error(all.error());
+    const store::Deployment* current = nullptr;
+    const store::Deployment* target = nullptr;
+    for (const auto& d : *all) {  // newest first
+        if (d.status != "passed") continue;
+        if (to > 0) {
+            if (d.id == to) target = &d;
+            continue;
+        }
+        if (current == nullptr) {
+            current = &d;
+        } else if (d.commit != current->commit || d.model_version != current->model_version) {
+            target = &d;
+            break;
+        }
+    }
+    if (target == nullptr) {
+        return report_error({util::ErrorCode::not_found,
+                             to > 0 ? "no good deployment " + std::to_string(to) + " of " +
+                                          environment
+                                    : "no earlier good deployment of " + environment +
+                                          " to roll back to (see `sluice env history " +
+                                          environment + "`)",
+                             {}});
+    }
+    auto run = session->store.find_run(target->run_id);
+    if (!run) return report_error(run.error());
+    if (!*run) {
+        return report_error({util::ErrorCode::not_found,
+                             "run " + std::to_string(target->run_id) + " is gone", {}});
+    }
+    const store::RunRecord& old = **run;
+    auto loaded = pipeline::load_pipeline_string(old.yaml, old.file);
+    if (!loaded) {
+        return report_error({util::ErrorCode::bad_input,
+                             "the pipeline of run " + std::to_string(old.id) +
+                                 " no longer loads: " + loaded.error().front().to_string(),
+                             {}});
+    }
+    const pipeline::Stage* stage = loaded->find(target->stage);
+    if (stage == nullptr) {
+        return report_error({util::ErrorCode::internal,
+                             "run " + std::to_string(old.id) + " has no stage " + target->stage, {}});
+    }
+    engine::RunRequest request;
+    request.pipeline = std::move(*loaded);
+    request.yaml = old.yaml;
+    request.jobs = jobs > 0 ? jobs : 1;
+    request.only = {target->stage};
+    request.trigger = "manual";
+    request.event = "manual";
+    request.source = old.options.value("source", nlohmann::json::object());
+    request.rollback = {{"environment", environment},
+                        {"deployment", target->id},
+                        {"from_run", target->run_id},
+                        {"model", target->model},
+                        {"model_version", target->model_version}};
+    for (const auto* up : pipeline::upstream_stages(request.pipeline, *stage)) {
+        request.skipped.emplace_back(up->name, "not re-run: rollback to run " +
+                                                   std::to_string(target->run_id));
+    }
+    std::optional<git::WorkspaceLease> lease;
+    request.workspace = old.workdir;
+    if (!old.commit.empty()) {
+        git::CommitInfo c;
+        c.sha = old.commit;
+        c.short_sha = old.commit.substr(0, 8);
+        c.branch = old.branch;
+        c.author = old.options.value("author", std::string());
+        c.message = old.options.value("message", std::string());
+        request.commit = c;
+        if (request.source.contains("repo")) {
+            auto checked = check_out_commit(*session, request.source["repo"].get<std::string>(),
+                                            old.commit, old.branch);
+            if (!checked) return report_error(checked.error());
+            request.workspace = checked->dir() / request.source.value("subdir", std::string());
+            lease = std::move(*checked);
+        }
+    }
+    if (!json) {
+        std::cout << "rolling " << environment << " back to the deployment of run "
+                  << target->run_id << " (commit "
+                  << (old.commit.empty() ? std::string("-") : old.commit.substr(0, 8))
+                  << (target->model.empty() ? std::string()
+                                            : ", " + target->model + " v" + target->model_version)
+                  << ")\n";
+    }
+    return drive_run(global, *session, json,
+                     [&](engine::Engine& engine) { return engine.run(request); });
 }
 
 }  // namespace
@@ -121,6 +228,17 @@ void add_env_command(CLI::App& app, const GlobalOptions& global, int& exit_statu
     history_cmd->add_flag("--json", *json, "Print JSON");
     history_cmd->callback([&global, &exit_status, environment, json] {
         exit_status = history(global, *environment, *json);
+    });
+    auto to = std::make_shared<std::int64_t>(0);
+    auto jobs = std::make_shared<int>(0);
+    auto* rollback_cmd = cmd->add_subcommand(
+        "rollback", "Re-deploy the previous good deployment (same approval as a deploy)");
+    rollback_cmd->add_option("ENV", *environment, "The environment")->required();
+    rollback_cmd->add_option("--to", *to, "The deployment id to go back to (sluice env history)");
+    rollback_cmd->add_option("-j,--jobs", *jobs, "Stages to run at once")->check(CLI::PositiveNumber);
+    rollback_cmd->add_flag("--json", *json, "One JSON event per line instead of text");
+    rollback_cmd->callback([&global, &exit_status, environment, to, jobs, json] {
+        exit_status = rollback(global, *environment, *to, *jobs, *json);
     });
 }
 

@@ -64,6 +64,7 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
         new_run.options["triggered_by"] = user;
     }
     if (!request.tag.empty()) new_run.options["tag"] = request.tag;
+    if (!request.rollback.is_null()) new_run.options["rollback"] = request.rollback;
     auto id = deps_.store.create_run(new_run);
     if (!id) return std::unexpected(id.error());
     if (request.on_created) request.on_created(*id);
@@ -84,7 +85,8 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
         start.record.reason = why;
     }
     RunFacts facts{*id,          request.trigger,   request.event,  request.target_branch,
-                   request.tag,  request.commit,    request.workspace, request.jobs, false};
+                   request.tag,  request.commit,    request.workspace, request.jobs, false,
+                   request.rollback};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }
@@ -168,7 +170,8 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs,
                    commit,
                    workspace ? *workspace : std::filesystem::path(run.workdir),
                    run_jobs,
-                   true};
+                   true,
+                   run.options.value("rollback", nlohmann::json())};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }

@@ -37,6 +37,8 @@ struct RunRequest {
     std::function<void(store::RunId)> on_created;
     // Where the run's files came from (repository, subdirectory), kept for resume.
     nlohmann::json source = nlohmann::json::object();
+    // `sluice env rollback`: what is being restored (see RunFacts::rollback).
+    nlohmann::json rollback;
 };
 
 struct RunEnd {

@@ -22,4 +22,13 @@ util::Result<nlohmann::json> promote_candidate(const pipeline::Pipeline& pipelin
                                                const std::string& commit,
                                                const std::string& actor);
 
+// A rollback's promotion: the alias moves back to `version` (a version of that model in
+// the same registry). Same result shape as promote_candidate().
+util::Result<nlohmann::json> restore_version(const pipeline::Pipeline& pipeline,
+                                             const pipeline::Stage& stage,
+                                             const std::filesystem::path& state_dir,
+                                             const std::string& version,
+                                             const std::string& run_id,
+                                             const std::string& actor);
+
 }  // namespace sluice::engine

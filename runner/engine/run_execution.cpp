@@ -286,20 +286,35 @@ void RunExecution::after_deploy(int s, stages::StageResult& result) {
             actor = "";
             for (const auto& a : approved_by) actor += (actor.empty() ? "" : ", ") + a;
         }
-        auto promoted = promote_candidate(pipeline_, stage, deps_.state.root, run_id, commit, actor);
-        if (promoted) {
-            result.report["promotion"] = *promoted;
-            record.model = stage.promote->model;
-            record.model_version = (*promoted)["version"].get<std::string>();
-        } else {
+        const auto& rb = facts_.rollback;
+        bool rolling_back = rb.is_object() && rb.contains("model_version");
+        std::string back_to = rolling_back ? rb["model_version"].get<std::string>() : "";
+        util::Result<nlohmann::json> promoted = nlohmann::json();  // nothing to move
+        if (!rolling_back) {
+            promoted = promote_candidate(pipeline_, stage, deps_.state.root, run_id, commit, actor);
+        } else if (!back_to.empty()) {
+            promoted = restore_version(pipeline_, stage, deps_.state.root, back_to, run_id, actor);
+        }
+        if (!promoted) {
             // Deployed, but the registry does not say so: the stage fails (fail closed).
             result.ok = false;
             result.reason = "deployed, but the promotion failed: " + promoted.error().message;
+        } else if (!promoted->is_null()) {
+            result.report["promotion"] = *promoted;
+            record.model = stage.promote->model;
+            record.model_version = (*promoted)["version"].get<std::string>();
+        }
+    }
+    record.reason = result.reason;
+    if (facts_.rollback.is_object()) {
+        result.report["rollback"] = facts_.rollback;
+        if (record.reason.empty()) {
+            record.reason = "rollback to the deployment of run " +
+                            std::to_string(facts_.rollback.value("from_run", 0));
         }
     }
     record.approved_by = std::move(approved_by);
     record.status = result.ok ? "passed" : "failed";
-    record.reason = result.reason;
     auto added = deps_.store.add_deployment(record);
     if (!added) check(util::Status(std::unexpected(added.error())));
     result.report["deployment"] = {{"environment", record.environment},

@@ -36,6 +36,9 @@ struct RunFacts {
     std::filesystem::path workspace;
     int jobs = 1;
     bool resumed = false;
+    // A rollback run: {environment, deployment, model, model_version, from_run}; its
+    // promotion moves the alias back to model_version instead of this run's candidate.
+    nlohmann::json rollback;
 };
 
 class RunExecution {
