@@ -7,7 +7,6 @@
 #include "runner/access/authenticate.hpp"
 #include "runner/rules/glob.hpp"
 #include "stages/script_kind.hpp"
-#include "stages/shell_command.hpp"
 
 namespace sluice::stages {
 
@@ -66,12 +65,7 @@ util::Result<std::optional<exec::ProcessSpec>> DeployKind::prepare(
         return std::unexpected(ok.error());
     }
     if (context.run.empty()) return std::optional<exec::ProcessSpec>();
-    exec::ProcessSpec spec;
-    spec.argv = command_argv(context.run, context.pipeline.shell_of(context.stage));
-    spec.env = context.env;
-    spec.cwd = context.workspace;
-    spec.timeout = context.timeout;
-    return spec;
+    return script_process(context);
 }
 
 StageResult DeployKind::finish(const StageContext& context,

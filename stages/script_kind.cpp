@@ -9,14 +9,18 @@
 
 namespace sluice::stages {
 
-util::Result<std::optional<exec::ProcessSpec>> ScriptKind::prepare(
-    const StageContext& context) const {
+exec::ProcessSpec script_process(const StageContext& context) {
     exec::ProcessSpec spec;
     spec.argv = command_argv(context.run, context.pipeline.shell_of(context.stage));
     spec.env = context.env;
     spec.cwd = context.workspace;
     spec.timeout = context.timeout;
     return spec;
+}
+
+util::Result<std::optional<exec::ProcessSpec>> ScriptKind::prepare(
+    const StageContext& context) const {
+    return script_process(context);
 }
 
 StageResult ScriptKind::finish(const StageContext& context,

@@ -13,6 +13,10 @@ public:
                        const exec::ProcessOutcome* outcome) const override;
 };
 
+// The process of the stage's `run:` lines (shell or direct exec), its environment,
+// workspace and timeout: what a script stage runs, and a deploy stage too.
+exec::ProcessSpec script_process(const StageContext& context);
+
 // The result of a stage that ran one process: passed on exit 0, else why not.
 StageResult result_of_process(const exec::ProcessOutcome& outcome, exec::Millis timeout);
 

@@ -14,11 +14,13 @@
 #include "runner/store/sqlite.hpp"
 #include "runner/testing/command.hpp"
 #include "runner/testing/temp_dir.hpp"
+#include "tests/run_json_support.hpp"
 
 namespace sluice {
 namespace {
 
 using testing::CommandResult;
+using testing::stage_of;
 using testing::TempDir;
 
 class Approval : public ::testing::Test {
@@ -61,12 +63,6 @@ protected:
         auto r = sluice({"show", std::to_string(run), "--json"});
         EXPECT_EQ(r.exit_code, 0) << r.err;
         return nlohmann::json::parse(r.out);
-    }
-    static nlohmann::json stage_of(const nlohmann::json& run, const std::string& name) {
-        for (const auto& s : run["stages"]) {
-            if (s["stage"] == name) return s;
-        }
-        return {};
     }
     int lines(const std::string& file) {
         std::ifstream in(dir_ / file);

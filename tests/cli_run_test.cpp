@@ -12,6 +12,7 @@
 
 #include "runner/testing/command.hpp"
 #include "runner/testing/temp_dir.hpp"
+#include "tests/run_json_support.hpp"
 
 namespace sluice {
 namespace {
@@ -19,6 +20,7 @@ namespace {
 using testing::CommandResult;
 using testing::run_command;
 using testing::sluice_binary;
+using testing::stage_of;
 using testing::TempDir;
 
 class CliRun : public ::testing::Test {
@@ -33,13 +35,6 @@ protected:
         auto r = sluice({"show", std::to_string(run), "--json"});
         EXPECT_EQ(r.exit_code, 0) << r.err;
         return nlohmann::json::parse(r.out);
-    }
-    static nlohmann::json stage_of(const nlohmann::json& run, const std::string& name) {
-        for (const auto& s : run["stages"]) {
-            if (s["stage"] == name) return s;
-        }
-        ADD_FAILURE() << "no stage " << name;
-        return {};
     }
     // Waits (bounded) until a file exists: the test's sign that a stage got that far.
     static bool wait_for_file(const std::filesystem::path& file) {

@@ -7,6 +7,7 @@
 
 #include "runner/testing/command.hpp"
 #include "runner/testing/temp_dir.hpp"
+#include "tests/run_json_support.hpp"
 
 namespace sluice {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 using testing::CommandResult;
 using testing::run_command;
 using testing::sluice_binary;
+using testing::stage_of;
 using testing::TempDir;
 
 class GateRun : public ::testing::Test {
@@ -27,13 +29,6 @@ protected:
         auto r = sluice({"show", std::to_string(run), "--json"});
         EXPECT_EQ(r.exit_code, 0) << r.err;
         return nlohmann::json::parse(r.out);
-    }
-    static nlohmann::json stage_of(const nlohmann::json& run, const std::string& name) {
-        for (const auto& s : run["stages"]) {
-            if (s["stage"] == name) return s;
-        }
-        ADD_FAILURE() << "no stage " << name;
-        return {};
     }
     // A pipeline whose training stage reports `metrics` (a JSON text) and whose gate
     // checks `rules`; a deploy stage runs after the gate.

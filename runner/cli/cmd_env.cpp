@@ -185,14 +185,8 @@ int rollback(const GlobalOptions& global, const std::string& environment, std::i
     }
     std::optional<git::WorkspaceLease> lease;
     request.workspace = old.workdir;
-    if (!old.commit.empty()) {
-        git::CommitInfo c;
-        c.sha = old.commit;
-        c.short_sha = old.commit.substr(0, 8);
-        c.branch = old.branch;
-        c.author = old.options.value("author", std::string());
-        c.message = old.options.value("message", std::string());
-        request.commit = c;
+    request.commit = engine::commit_of(old);
+    if (request.commit) {
         if (request.source.contains("repo")) {
             auto checked = check_out_commit(*session, request.source["repo"].get<std::string>(),
                                             old.commit, old.branch);

@@ -151,16 +151,7 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs,
         }
     }
 
-    std::optional<git::CommitInfo> commit;
-    if (!run.commit.empty()) {
-        git::CommitInfo c;
-        c.sha = run.commit;
-        c.short_sha = run.commit.substr(0, 8);
-        c.branch = run.branch;
-        c.author = run.options.value("author", std::string());
-        c.message = run.options.value("message", std::string());
-        commit = c;
-    }
+    std::optional<git::CommitInfo> commit = commit_of(run);
     int run_jobs = jobs > 0 ? jobs : run.options.value("jobs", 1);
     RunFacts facts{id,
                    run.trigger,
@@ -174,6 +165,17 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs,
                    run.options.value("rollback", nlohmann::json())};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
+}
+
+std::optional<git::CommitInfo> commit_of(const store::RunRecord& run) {
+    if (run.commit.empty()) return std::nullopt;
+    git::CommitInfo c;
+    c.sha = run.commit;
+    c.short_sha = run.commit.substr(0, 8);
+    c.branch = run.branch;
+    c.author = run.options.value("author", std::string());
+    c.message = run.options.value("message", std::string());
+    return c;
 }
 
 exec::Environment current_environment() {

@@ -76,6 +76,9 @@ private:
     EngineDeps deps_;
 };
 
+// The commit a stored run ran (what the engine needs of it), nullopt outside git.
+std::optional<git::CommitInfo> commit_of(const store::RunRecord& run);
+
 // The runner environment of this process (for EngineDeps::runner_env).
 exec::Environment current_environment();
 
