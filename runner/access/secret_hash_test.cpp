@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 
 namespace sluice::access {
 namespace {
@@ -62,20 +61,6 @@ TEST(SecretHash, RandomHexHasTheLengthAskedForAndDiffers) {
     EXPECT_EQ(a->size(), 64u);
     EXPECT_NE(*a, *b);
     EXPECT_EQ(a->find_first_not_of("0123456789abcdef"), std::string::npos);
-}
-
-TEST(SecretHash, OneCheckIsCheap) {
-    auto hash = hash_secret("slc_tok_abcdef_secret");
-    ASSERT_TRUE(hash.has_value());
-    constexpr int k_checks = 20;
-    auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < k_checks; ++i) ASSERT_TRUE(verify_secret(*hash, "slc_tok_abcdef_secret"));
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                    .count() /
-                k_checks;
-    RecordProperty("check_ms", std::to_string(ms));
-    // About 2.5 ms on the 2-core build machine; the bound leaves room for a busy one.
-    EXPECT_LT(ms, 25.0);
 }
 
 }  // namespace
