@@ -1,13 +1,12 @@
 // Workspaces as small repositories of their own that borrow the source repository's
 // objects (objects/info/alternates): a new workspace gets every file written at once
-// (full_checkout.cpp), an existing one is moved with git_checkout_tree against its own
-// index, which rewrites only what differs from the commit.
+// (full_checkout.cpp), an existing one is moved with git_checkout_tree limited to the
+// paths that can differ from the commit (workspace_move.cpp).
 #include "runner/git/checkout.hpp"
 
 #include <algorithm>
 #include <fstream>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string_view>
 #include <utility>
@@ -17,6 +16,7 @@
 #include "runner/git/handles.hpp"
 #include "runner/git/mirror.hpp"
 #include "runner/git/revision.hpp"
+#include "runner/git/workspace_move.hpp"
 
 namespace sluice::git {
 
@@ -33,6 +33,7 @@ struct Target {
     std::filesystem::path work_dir;  // where the files go
     std::filesystem::path git_dir;   // the workspace's own git directory for them
     bool top = true;                 // the workspace itself (git_dir is work_dir/.git)
+    WorkspaceScan* scan = nullptr;   // started early (the workspace itself), else none
 };
 
 struct Gitlink {
@@ -162,6 +163,7 @@ util::Result<RepoPtr> prepare_repo(const Target& t, const std::filesystem::path&
         }
     }
     created = true;
+    if (t.scan != nullptr) t.scan->cancel();  // nothing may look at what is removed
     if (t.top) {
         if (auto st = remove_tree(t.git_dir); !st) return std::unexpected(st.error());
     }
@@ -212,79 +214,6 @@ bool safe_submodule_name(std::string_view name) {
         start = end + 1;
     }
     return true;
-}
-
-// What a move did, from libgit2's callbacks: a notification for each file it will
-// write (none for a removal), a progress report for each write and each removal.
-struct MoveNotes {
-    std::set<std::string> updated;       // files written, submodules moved
-    int written = 0;                     // files written
-    std::set<std::string> removed;       // paths removed
-    std::vector<std::string> leftovers;  // untracked or ignored paths it was told to remove
-};
-
-std::string without_trailing_slash(std::string path) {
-    while (!path.empty() && path.back() == '/') path.pop_back();
-    return path;
-}
-
-int on_checkout_notify(git_checkout_notify_t why, const char* path, const git_diff_file* baseline,
-                       const git_diff_file* target, const git_diff_file*, void* payload) {
-    auto* notes = static_cast<MoveNotes*>(payload);
-    if (why == GIT_CHECKOUT_NOTIFY_UPDATED) {
-        notes->updated.insert(without_trailing_slash(path));
-        // A submodule's new commit is no file written here; its own checkout counts.
-        bool gitlink =
-            (target != nullptr && target->mode == GIT_FILEMODE_COMMIT) ||
-            (target == nullptr && baseline != nullptr && baseline->mode == GIT_FILEMODE_COMMIT);
-        if (!gitlink && target != nullptr) ++notes->written;
-    } else if (why == GIT_CHECKOUT_NOTIFY_UNTRACKED || why == GIT_CHECKOUT_NOTIFY_IGNORED) {
-        notes->leftovers.emplace_back(without_trailing_slash(path));
-    }
-    return 0;
-}
-
-void on_checkout_progress(const char* path, std::size_t, std::size_t, void* payload) {
-    if (path == nullptr) return;
-    auto* notes = static_cast<MoveNotes*>(payload);
-    std::string p = without_trailing_slash(path);
-    if (notes->updated.count(p) == 0) notes->removed.insert(std::move(p));
-}
-
-// Moves an existing workspace to `tree`: libgit2 compares the work directory with the
-// workspace's index (stat data, hashing only what looks changed) and rewrites only the
-// files that differ from the tree. Filters stay on: they cost an attribute lookup per
-// file written, and a move writes few (finding out whether any attributes exist would
-// cost a walk of the whole tree).
-util::Status move_tree(git_repository* repo, git_tree* tree, const std::filesystem::path& work_dir,
-                       CheckoutStats& stats) {
-    MoveNotes notes;
-    git_checkout_options options = GIT_CHECKOUT_OPTIONS_INIT;
-    options.checkout_strategy =
-        GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED | GIT_CHECKOUT_REMOVE_IGNORED;
-    options.notify_flags =
-        GIT_CHECKOUT_NOTIFY_UPDATED | GIT_CHECKOUT_NOTIFY_UNTRACKED | GIT_CHECKOUT_NOTIFY_IGNORED;
-    options.notify_cb = on_checkout_notify;
-    options.notify_payload = &notes;
-    options.progress_cb = on_checkout_progress;
-    options.progress_payload = &notes;
-    if (git_checkout_tree(repo, reinterpret_cast<git_object*>(tree), &options) != 0) {
-        return git_failure(util::ErrorCode::io, "cannot check out into " + work_dir.string());
-    }
-    // libgit2 leaves untracked directories that are repositories of their own in place
-    // (`git clean -fd` does too); a clean workspace has none (`git clean -ffdx`).
-    for (const auto& path : notes.leftovers) {
-        std::error_code ec;
-        auto full = work_dir / path;
-        if (std::filesystem::symlink_status(full, ec).type() !=
-            std::filesystem::file_type::not_found) {
-            if (auto st = remove_tree(full); !st) return st;
-            notes.removed.insert(path);
-        }
-    }
-    stats.files_written += notes.written;
-    stats.files_removed += static_cast<int>(notes.removed.size());
-    return {};
 }
 
 util::Status checkout_one(const Target& t, const CheckoutOptions& options, CheckoutStats& stats,
@@ -420,11 +349,27 @@ util::Status checkout_one(const Target& t, const CheckoutOptions& options, Check
                 old_links = gitlinks(old_tree->get());
                 // A failure (a stage broke the index, objects gone) falls back to a full
                 // checkout into an emptied workspace below.
-                moved = static_cast<bool>(move_tree(repo->get(), tree->get(), t.work_dir, mine));
+                std::optional<WorkspaceScan> own_scan;
+                WorkspaceScan* scan = t.scan;
+                if (scan == nullptr) {
+                    scan = &own_scan.emplace(t.work_dir, t.git_dir);
+                    scan->start();
+                }
+                auto limited =
+                    move_changed_paths(repo->get(), tree->get(), t.work_dir, *scan, mine);
+                if (limited && *limited) {
+                    moved = true;
+                    mine.path_limited = true;
+                } else if (limited) {
+                    moved = static_cast<bool>(
+                        move_whole_tree(repo->get(), tree->get(), t.work_dir, *scan, mine));
+                }
+                scan->cancel();
             }
         }
     }
     if (!moved) {
+        if (t.scan != nullptr) t.scan->cancel();
         if (!created) {
             // Whatever is there cannot be trusted: a new repository, an empty directory.
             mine.files_written = 0;
@@ -442,8 +387,16 @@ util::Status checkout_one(const Target& t, const CheckoutOptions& options, Check
         mine.files_written = *written;
         mine.full = true;
     }
-    if (git_repository_set_head_detached(repo->get(), &t.commit) != 0) {
-        return git_failure(util::ErrorCode::io, "cannot set HEAD of " + t.work_dir.string());
+    record_checkout(t.git_dir, t.commit);
+    git_oid head;
+    bool at_commit = git_repository_head_detached(repo->get()) == 1 &&
+                     git_reference_name_to_id(&head, repo->get(), "HEAD") == 0 &&
+                     git_oid_equal(&head, &t.commit) != 0;
+    if (!at_commit) {
+        if (!mine.full) keep_for_later(t.git_dir, "HEAD");
+        if (git_repository_set_head_detached(repo->get(), &t.commit) != 0) {
+            return git_failure(util::ErrorCode::io, "cannot set HEAD of " + t.work_dir.string());
+        }
     }
 
     auto new_links = gitlinks(tree->get());
@@ -462,6 +415,7 @@ util::Status checkout_one(const Target& t, const CheckoutOptions& options, Check
     if (t.top) {
         stats.previous = mine.previous;
         stats.full = mine.full;
+        stats.path_limited = mine.path_limited;
     }
     stats.files_written += mine.files_written;
     stats.files_removed += mine.files_removed;
@@ -482,12 +436,11 @@ bool safe_to_use(const std::filesystem::path& dir) {
     return git_config_get_bool(&marked, config.get(), k_workspace_marker) == 0 && marked != 0;
 }
 
-}  // namespace
-
-util::Result<CheckoutStats> checkout(const std::filesystem::path& source_repo,
-                                     const std::string& commit_sha,
-                                     const std::filesystem::path& workspace_dir,
-                                     const CheckoutOptions& options) {
+// checkout() with the scan of the workspace started already.
+util::Result<CheckoutStats> checkout_scanned(const std::filesystem::path& source_repo,
+                                             const std::string& commit_sha,
+                                             const std::filesystem::path& workspace_dir,
+                                             const CheckoutOptions& options, WorkspaceScan& scan) {
     ensure_initialized();
     git_oid oid;
     if (commit_sha.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, commit_sha.c_str()) != 0) {
@@ -506,19 +459,35 @@ util::Result<CheckoutStats> checkout(const std::filesystem::path& source_repo,
                           "refusing to check out into " + work.string() +
                               ": it is neither empty nor a sluice workspace");
     }
-    Target top{source_repo, oid, work, work / ".git", true};
+    Target top{source_repo, oid, work, work / ".git", true, &scan};
     CheckoutStats stats;
     if (auto st = checkout_one(top, options, stats, 0); !st) return std::unexpected(st.error());
     return stats;
+}
+
+}  // namespace
+
+util::Result<CheckoutStats> checkout(const std::filesystem::path& source_repo,
+                                     const std::string& commit_sha,
+                                     const std::filesystem::path& workspace_dir,
+                                     const CheckoutOptions& options) {
+    // What a previous run changed is looked for while libgit2 opens the repositories.
+    WorkspaceScan scan(workspace_dir, workspace_dir / ".git");
+    scan.start();
+    return checkout_scanned(source_repo, commit_sha, workspace_dir, options, scan);
 }
 
 util::Result<RevisionCheckout> checkout_revision(const std::filesystem::path& repo,
                                                  const std::string& rev,
                                                  const std::filesystem::path& into,
                                                  const CheckoutOptions& options) {
+    // Started first: the scan takes about as long as libgit2's start (git_libgit2_init
+    // parses the system's CA certificates) and the resolution.
+    WorkspaceScan scan(into, into / ".git");
+    scan.start();
     auto commit = resolve_revision(repo, rev);
     if (!commit) return std::unexpected(commit.error());
-    auto stats = checkout(repo, commit->sha, into, options);
+    auto stats = checkout_scanned(repo, commit->sha, into, options, scan);
     if (!stats) return std::unexpected(stats.error());
     return RevisionCheckout{std::move(*commit), *stats};
 }

@@ -5,7 +5,8 @@
 // source repository. Moving a workspace to another commit rewrites only the files that
 // differ; whatever a previous run left (new, changed, ignored files, nested
 // repositories) is removed, so the result is exactly the commit's tree. Submodules are
-// checked out at their recorded commits the same way.
+// checked out at their recorded commits the same way. Finding what a previous run
+// changed costs a stat of every tracked file, no hashing (see workspace_move.hpp).
 #pragma once
 
 #include <filesystem>
@@ -36,7 +37,10 @@ struct CheckoutStats {
                             // untracked or ignored leftovers (a directory counts once)
     int submodules = 0;     // submodules checked out, nested ones included
     bool full = false;      // the workspace was new or unusable: every file was written
-    std::string previous;   // the commit the workspace held before, "" when none
+    // A move that looked only at the paths the two commits differ in and those a stage
+    // touched (false: the whole tree was compared, as when a stage changed the index).
+    bool path_limited = false;
+    std::string previous;  // the commit the workspace held before, "" when none
 };
 
 // Makes workspace_dir hold exactly the tree of `commit_sha` (40 hex digits) of the

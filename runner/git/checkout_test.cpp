@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "runner/git/repo_fixture_test_support.hpp"
@@ -87,6 +88,7 @@ TEST_F(CheckoutTest, MoveRewritesOnlyTheFilesThatDiffer) {
     auto stats = checkout(repo_.dir(), second_, ws_);
     ASSERT_TRUE(stats.has_value()) << stats.error().message;
     EXPECT_FALSE(stats->full);
+    EXPECT_TRUE(stats->path_limited);
     EXPECT_EQ(stats->previous, first_);
     EXPECT_EQ(stats->files_written, 4);  // 3 changed, 1 added
     EXPECT_EQ(stats->files_removed, 1);
@@ -132,6 +134,7 @@ TEST_F(CheckoutTest, LeftoversOfAPreviousRunAreRemoved) {
     auto stats = checkout(repo_.dir(), first_, ws_);
     ASSERT_TRUE(stats.has_value()) << stats.error().message;
     EXPECT_FALSE(stats->full);
+    EXPECT_TRUE(stats->path_limited);
     EXPECT_EQ(stats->files_written, 3);  // d2/f2.txt, d3/f3.txt, run.sh
     EXPECT_EQ(stats->files_removed, 6);  // untracked.txt, out/, debug.log, build/, vendor/, locked/
     for (const char* gone : {"untracked.txt", "out", "debug.log", "build", "vendor", "locked"}) {
@@ -166,8 +169,167 @@ TEST_F(CheckoutTest, StageGitCommandsInTheWorkspaceDoNotConfuseTheNextMove) {
     git(ws_, {"add", "d0/f1.txt"});
     auto stats = checkout(repo_.dir(), second_, ws_);
     ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    EXPECT_FALSE(stats->path_limited);  // the index is not as sluice left it
     expect_exactly(second_);
     EXPECT_EQ(git(ws_, {"rev-parse", "--abbrev-ref", "HEAD"}), "HEAD");  // detached
+    // The next move is path-limited again.
+    auto back = checkout(repo_.dir(), first_, ws_);
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_TRUE(back->path_limited);
+    expect_exactly(first_);
+}
+
+// A path-limited move checks out the paths the commits differ in and those a stage
+// touched, found by stat data: an edit of a file both commits have (of the same size,
+// its mtime put back), a deletion, a new file are all undone.
+TEST_F(CheckoutTest, APathLimitedMoveUndoesWhatAStageDidToFilesTheCommitsShare) {
+    ASSERT_TRUE(checkout(repo_.dir(), first_, ws_).has_value());
+    auto untouched = identity(ws_ / "d0/f5.txt");
+    auto edited = ws_ / "d0/f3.txt";
+    auto mtime = std::filesystem::last_write_time(edited);
+    std::ofstream(edited, std::ios::trunc) << "FILE 0/3\n";
+    std::filesystem::last_write_time(edited, mtime);
+    std::filesystem::remove(ws_ / "d4/f4.txt");
+    std::ofstream(ws_ / "d3/new.txt") << "made by a stage";
+    auto stats = checkout(repo_.dir(), second_, ws_);
+    ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    EXPECT_TRUE(stats->path_limited);
+    EXPECT_EQ(stats->files_written, 4 + 2);  // the commits' 4, d0/f3.txt, d4/f4.txt
+    EXPECT_EQ(stats->files_removed, 1 + 1);  // d4/f9.txt, d3/new.txt
+    EXPECT_EQ(read(edited), "file 0/3\n");
+    EXPECT_EQ(identity(ws_ / "d0/f5.txt"), untouched);
+    expect_exactly(second_);
+}
+
+// Nothing is written through a symlink a stage left where a directory or a file was,
+// not even by the emptying of files before they are rewritten.
+TEST_F(CheckoutTest, SymlinksAStageLeftRedirectNoWrite) {
+    ASSERT_TRUE(checkout(repo_.dir(), first_, ws_).has_value());
+    auto outside = tmp_ / "outside";
+    std::filesystem::create_directories(outside);
+    std::ofstream(outside / "f1.txt") << "not the workspace's";
+    std::ofstream(outside / "f2.txt") << "not the workspace's either";
+    // d1/f1.txt and d2/f2.txt differ between the commits.
+    std::filesystem::remove_all(ws_ / "d1");
+    std::filesystem::create_directory_symlink(outside, ws_ / "d1");
+    std::filesystem::remove(ws_ / "d2/f2.txt");
+    std::filesystem::create_symlink(outside / "f2.txt", ws_ / "d2/f2.txt");
+    auto stats = checkout(repo_.dir(), second_, ws_);
+    ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    EXPECT_TRUE(stats->path_limited);
+    EXPECT_EQ(read(outside / "f1.txt"), "not the workspace's");
+    EXPECT_EQ(read(outside / "f2.txt"), "not the workspace's either");
+    EXPECT_FALSE(std::filesystem::is_symlink(ws_ / "d1"));
+    EXPECT_EQ(read(ws_ / "d2/f2.txt"), "changed\n");
+    expect_exactly(second_);
+
+    // The same when a stage changed the index too, and the whole tree is compared; and
+    // an edit libgit2 would trust (same size, mtime put back) is undone all the same.
+    std::ofstream(ws_ / "staged.txt") << "s";
+    git(ws_, {"add", "staged.txt"});
+    std::filesystem::remove(ws_ / "d2/f2.txt");
+    std::filesystem::create_symlink(outside / "f2.txt", ws_ / "d2/f2.txt");
+    auto edited = ws_ / "d0/f3.txt";
+    auto mtime = std::filesystem::last_write_time(edited);
+    std::ofstream(edited, std::ios::trunc) << "FILE 0/3\n";
+    std::filesystem::last_write_time(edited, mtime);
+    auto back = checkout(repo_.dir(), first_, ws_);
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_FALSE(back->path_limited);
+    EXPECT_EQ(read(outside / "f2.txt"), "not the workspace's either");
+    EXPECT_EQ(read(edited), "file 0/3\n");
+    expect_exactly(first_);
+}
+
+TEST_F(CheckoutTest, ADirectoryTheCommitDropsLeavesNothingBehind) {
+    ASSERT_TRUE(checkout(repo_.dir(), first_, ws_).has_value());
+    repo_.remove("d3");
+    std::string third = repo_.commit("third");
+    auto stats = checkout(repo_.dir(), third, ws_);
+    ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    EXPECT_TRUE(stats->path_limited);
+    EXPECT_FALSE(path_exists(ws_ / "d3"));
+    expect_exactly(third);
+    auto back = checkout(repo_.dir(), first_, ws_);
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_TRUE(back->path_limited);
+    EXPECT_EQ(back->files_removed, 1);  // d4/new.txt
+    expect_exactly(first_);
+}
+
+// A commit whose tree has a path git refuses (`..`, `.git`; git mktree makes them) gets
+// nothing written or emptied outside the workspace or in its .git, before the checkout
+// refuses it.
+TEST_F(CheckoutTest, AHostileTreeCannotReachOutOfTheWorkspace) {
+    ASSERT_TRUE(checkout(repo_.dir(), first_, ws_).has_value());
+    std::ofstream(tmp_ / "escape.txt") << "outside";  // ws_/../escape.txt
+    for (const char* name : {"..", ".git"}) {
+        std::string script =
+            "inner=$(printf '100644 blob %s\\tescape.txt\\n100644 blob %s\\tindex\\n' "
+            "$(git rev-parse HEAD:d0/f0.txt) $(git rev-parse HEAD:d0/f1.txt) | git mktree) && "
+            "root=$( (git ls-tree HEAD; printf '040000 tree %s\\t" +
+            std::string(name) +
+            "\\n' $inner) | git mktree) && git commit-tree -p HEAD -m hostile $root";
+        auto made = sluice::testing::run_command({"sh", "-c", script},
+                                                 {repo_.dir(), test_support::git_env()});
+        ASSERT_EQ(made.exit_code, 0) << made.err;
+        std::string hostile = made.out.substr(0, 40);
+        EXPECT_FALSE(checkout(repo_.dir(), hostile, ws_).has_value()) << name;
+        EXPECT_EQ(read(tmp_ / "escape.txt"), "outside") << name;
+        EXPECT_FALSE(path_exists(ws_ / ".git/escape.txt")) << name;
+    }
+    auto back = checkout(repo_.dir(), first_, ws_);
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    expect_exactly(first_);
+}
+
+// The index and HEAD a checkout replaces are kept (linked) in .git/sluice-trash, so that
+// replacing them frees no blocks then; the next checkout removes them.
+TEST_F(CheckoutTest, ReplacedIndexAndHeadWaitInTheTrashUntilTheNextCheckout) {
+    ASSERT_TRUE(checkout(repo_.dir(), first_, ws_).has_value());
+    auto trash = ws_ / ".git/sluice-trash";
+    auto index_before = identity(ws_ / ".git/index");
+    ASSERT_TRUE(checkout(repo_.dir(), second_, ws_).has_value());
+    EXPECT_EQ(identity(trash / "index"), index_before);
+    EXPECT_NE(identity(ws_ / ".git/index"), index_before);
+    EXPECT_TRUE(path_exists(trash / "HEAD"));
+    auto index_second = identity(ws_ / ".git/index");
+    ASSERT_TRUE(checkout(repo_.dir(), first_, ws_).has_value());
+    EXPECT_EQ(identity(trash / "index"), index_second);  // the older one is gone
+    std::vector<std::string> kept;
+    for (const auto& e : std::filesystem::directory_iterator(trash)) {
+        kept.push_back(e.path().filename().string());
+    }
+    std::sort(kept.begin(), kept.end());
+    EXPECT_EQ(kept, (std::vector<std::string>{"HEAD", "index"}));
+    expect_exactly(first_);
+}
+
+// The record of the last checkout is checked before it is believed: garbled, or naming
+// an index that is no longer there, it is ignored and the whole tree compared.
+TEST_F(CheckoutTest, AGarbledRecordMeansAWholeTreeMove) {
+    ASSERT_TRUE(checkout(repo_.dir(), first_, ws_).has_value());
+    auto record = ws_ / ".git/sluice-checkout";
+    std::string text = read(record);
+    ASSERT_NE(text.find(first_), std::string::npos) << text;
+    // Another commit with the same index checksum: the check line no longer fits.
+    std::string forged = text;
+    forged.replace(forged.find(first_), first_.size(), second_);
+    std::ofstream(record, std::ios::trunc) << forged;
+    std::ofstream(ws_ / "d0/f0.txt") << "edited";
+    auto stats = checkout(repo_.dir(), second_, ws_);
+    ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    EXPECT_FALSE(stats->path_limited);
+    expect_exactly(second_);
+    std::ofstream(record, std::ios::trunc) << "garbage";
+    auto back = checkout(repo_.dir(), first_, ws_);
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_FALSE(back->path_limited);
+    expect_exactly(first_);
+    auto again = checkout(repo_.dir(), second_, ws_);
+    ASSERT_TRUE(again.has_value()) << again.error().message;
+    EXPECT_TRUE(again->path_limited);
+    expect_exactly(second_);
 }
 
 TEST_F(CheckoutTest, ABrokenIndexFallsBackToAFullCheckout) {

@@ -35,18 +35,6 @@ struct FileEntry {
     struct stat st {};
 };
 
-// A path component git refuses to check out (as libgit2's checkout does): nothing may
-// be written into .git or outside the work directory.
-bool unsafe_component(std::string_view name) {
-    if (name.empty() || name == "." || name == "..") return true;
-    if (name.size() == 4) {
-        std::string lower;
-        for (char c : name) lower.push_back(static_cast<char>(std::tolower(c)));
-        if (lower == ".git") return true;
-    }
-    return false;
-}
-
 bool file_exists(const std::filesystem::path& p) {
     std::error_code ec;
     return std::filesystem::exists(p, ec);
@@ -239,6 +227,18 @@ void make_owner_writable(const std::filesystem::path& path) {
 }
 
 }  // namespace
+
+bool unsafe_component(std::string_view name) {
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
+        return true;
+    }
+    if (name.size() == 4) {
+        std::string lower;
+        for (char c : name) lower.push_back(static_cast<char>(std::tolower(c)));
+        if (lower == ".git") return true;
+    }
+    return false;
+}
 
 util::Result<int> write_full_tree(git_repository* repo, git_tree* tree, int threads) {
     const char* workdir = git_repository_workdir(repo);

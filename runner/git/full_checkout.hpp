@@ -6,6 +6,8 @@
 #include <git2.h>
 
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include "runner/util/error.hpp"
 
@@ -15,6 +17,10 @@ namespace sluice::git {
 // work directory of `repo`, which must hold nothing but its git directory, then
 // replaces the index with entries for them. Returns the number of files written.
 util::Result<int> write_full_tree(git_repository* repo, git_tree* tree, int threads);
+
+// A path component git refuses to check out (as libgit2's checkout does): nothing may
+// be written into a .git or outside the work directory.
+bool unsafe_component(std::string_view name);
 
 // Removes everything in `dir` except the entry named `keep` ("" keeps nothing), making
 // read-only directories writable first if that is what stops the removal.

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <barrier>
 #include <set>
 #include <thread>
 
@@ -225,9 +226,13 @@ TEST(WorkspacePoolRuns, TwoConcurrentRunsCheckOutIntoTheirOwnWorkspaces) {
         std::vector<std::string> shas{first, second};
         std::vector<std::string> errors(2), dirs(2);
         std::vector<std::thread> runs;
+        // Both hold their leases before either checks out: a move takes a few
+        // milliseconds, and one run could otherwise end before the other begins.
+        std::barrier both_leased(2);
         for (int r = 0; r < 2; ++r) {
             runs.emplace_back([&, r] {
                 auto lease = pool.acquire(*key, "main");
+                both_leased.arrive_and_wait();
                 if (!lease) {
                     errors[r] = lease.error().message;
                     return;
