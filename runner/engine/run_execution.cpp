@@ -101,12 +101,26 @@ util::Result<RunEnd> RunExecution::execute() {
     for (const auto& dir : {deps_.state.log_file(facts_.id, "_").parent_path(),
                             deps_.state.output_file(facts_.id, "_").parent_path()}) {
         std::error_code ec;
-        std::filesystem::create_directories(dir, ec);
+        bool made = std::filesystem::create_directories(dir, ec);
+        if (!ec && !made && !facts_.resumed && dir.filename() == std::to_string(facts_.id)) {
+            // A new run's directory left from a store that was deleted since: its stage
+            // outputs are not this run's (start_stage counts on an empty directory).
+            std::filesystem::remove_all(dir, ec);
+            if (!ec) std::filesystem::create_directories(dir, ec);
+        }
         if (ec) {
             return util::fail(util::ErrorCode::io,
                               "cannot create " + dir.string() + ": " + ec.message());
         }
     }
+    // The loop's writes of one wake-up (stages that ended, stages started) are one
+    // transaction, committed before the loop waits again: a commit per wake-up instead
+    // of two per stage, and none between a stage's end and the start of the next.
+    deps_.store.begin_batch();
+    struct EndBatch {
+        store::Store& store;
+        ~EndBatch() { (void)store.end_batch(); }  // only on an early exit (exceptions)
+    } end_batch{deps_.store};
     int planned = 0;
     for (const auto& slot : slots_) planned += slot->included ? 1 : 0;
     std::string sha = facts_.commit ? facts_.commit->sha : "";
@@ -137,9 +151,11 @@ util::Result<RunEnd> RunExecution::execute() {
             cancel("internal error: no stage can start");
             continue;
         }
+        check(deps_.store.flush_batch());
         deps_.runner.wait_until(deadline);
         deps_.reporter.tick();
     }
+    check(deps_.store.end_batch());
 
     std::string status = cancelling_              ? "cancelled"
                          : scheduler_.succeeded() ? "passed"
@@ -204,8 +220,11 @@ void RunExecution::start_stage(int s) {
                                   store::EventNote{"stage_started", {{"attempt", attempt}}}));
     deps_.reporter.stage_started(stage.name, attempt);
 
-    std::error_code ec;
-    std::filesystem::remove(output_path, ec);
+    if (attempt > 1 || facts_.resumed) {
+        // What an earlier attempt wrote (a new run's directory has nothing yet).
+        std::error_code ec;
+        std::filesystem::remove(output_path, ec);
+    }
 
     const stages::StageKind* kind = deps_.kinds.find(stage.kind);
     if (kind == nullptr) {

@@ -10,7 +10,7 @@
 
 namespace sluice::engine {
 
-// Parses the file (absent or empty: no outputs). Blank lines and lines starting with
+// Parses the file (absent or empty: no outputs; unreadable: ErrorCode::io). Blank lines and lines starting with
 // '#' are ignored; anything else must be KEY=VALUE with KEY a name ([A-Za-z_][\w-]*).
 util::Result<nlohmann::json> read_stage_outputs(const std::filesystem::path& file);
 

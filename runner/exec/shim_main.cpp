@@ -634,7 +634,13 @@ char** take_list(Fields& fields, long count) {
     }
     // execvp looks the command up in the PATH of this environment, the stage's.
     environ = env;
-    _exit(run_stage(options, handled));
+    int code = run_stage(options, handled);
+    // The stage is over for the runner at EOF of these: close them before the exit's
+    // teardown, so the runner starts the next stage meanwhile.
+    ::close(status_fd);
+    ::close(STDOUT_FILENO);
+    ::close(STDERR_FILENO);
+    _exit(code);
 }
 
 void signal_stages(Array<ServedStage>& stages, int sig) {

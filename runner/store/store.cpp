@@ -1,11 +1,12 @@
 // The run store over SQLite (see store.hpp). Each public method takes the Store's
 // mutex, then either reads with one statement or writes in one BEGIN IMMEDIATE
-// transaction.
+// transaction (while batching: in a savepoint of the batch's transaction).
 #include "runner/store/store.hpp"
 
 #include <algorithm>
 #include <array>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -89,15 +90,72 @@ struct Store::Impl {
 
     util::Error error(util::Error e) const { return with_context(std::move(e), path.string()); }
 
+    // Between begin_batch() and end_batch(): writes join `batch`, begun by the first
+    // of them; `batch_lost` is set when SQLite rolled the whole batch back.
+    bool batching = false;
+    std::optional<sqlite::Transaction> batch;
+    std::optional<util::Error> batch_lost;
+
+    Status run_sql(const char* sql) {
+        auto stmt = db.prepare(sql);
+        if (!stmt) return std::unexpected(stmt.error());
+        return stmt->run();
+    }
+
     // Runs body inside one write transaction and commits it; any failure rolls back.
+    // While batching, the transaction is the batch's and body runs in a savepoint of it.
     template <class Body>
     auto write(Body&& body) -> decltype(body()) {
+        if (batching) return write_in_batch(body);
         auto txn = sqlite::Transaction::begin(db);
         if (!txn) return std::unexpected(error(txn.error()));
         auto result = body();
         if (!result) return result;
         if (auto done = txn->commit(); !done) return std::unexpected(error(done.error()));
         return result;
+    }
+
+    template <class Body>
+    auto write_in_batch(Body& body) -> decltype(body()) {
+        if (!batch) {
+            auto txn = sqlite::Transaction::begin(db);
+            if (!txn) return std::unexpected(error(txn.error()));
+            batch.emplace(std::move(*txn));
+        }
+        if (auto begun = run_sql("SAVEPOINT sluice_write"); !begun) {
+            return std::unexpected(error(begun.error()));
+        }
+        auto result = body();
+        if (result) {
+            if (auto released = run_sql("RELEASE sluice_write"); !released) {
+                return std::unexpected(error(released.error()));
+            }
+            return result;
+        }
+        if (sqlite3_get_autocommit(db.get()) != 0) {
+            // SQLite rolled the whole transaction back (SQLITE_FULL, an I/O error):
+            // the writes of the batch before this one are gone too.
+            batch.reset();
+            if (!batch_lost) batch_lost = result.error();
+        } else {
+            (void)run_sql("ROLLBACK TO sluice_write");
+            (void)run_sql("RELEASE sluice_write");
+        }
+        return result;
+    }
+
+    Status flush() {
+        Status status;
+        if (batch) {
+            status = batch->commit();
+            batch.reset();  // rolls back when the commit failed
+            if (!status) status = std::unexpected(error(status.error()));
+        }
+        if (batch_lost) {
+            status = std::unexpected(*batch_lost);
+            batch_lost.reset();
+        }
+        return status;
     }
 
     Status append_event(RunId id, std::string_view stage, std::string_view type,
@@ -424,6 +482,25 @@ Status Store::set_stage_status(RunId id, const std::string& stage, const std::st
 }
 
 // ---- Events ------------------------------------------------------------------------
+
+void Store::begin_batch() {
+    if (!impl_) return;
+    std::lock_guard lock(impl_->mutex);
+    impl_->batching = true;
+}
+
+Status Store::flush_batch() {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    return impl_->flush();
+}
+
+Status Store::end_batch() {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    impl_->batching = false;
+    return impl_->flush();
+}
 
 Status Store::add_event(RunId id, const std::string& stage, const std::string& type,
                         const nlohmann::json& data) {

@@ -186,7 +186,8 @@ public:
     Store& operator=(const Store&) = delete;
     ~Store();
 
-    // Every method below that changes something is one committed transaction.
+    // Every method below that changes something is one committed transaction (see
+    // begin_batch() for the exception).
     // Unknown run or stage: ErrorCode::not_found. A moved-from Store: ErrorCode::internal.
 
     // Creates the run `running`, owned by this process, with its stages `pending` in
@@ -208,6 +209,16 @@ public:
     Status set_stage_status(RunId id, const std::string& stage, const std::string& status,
                             const std::string& reason,
                             const std::optional<EventNote>& event = std::nullopt);
+
+    // Write batching, for the runner's loop: between begin_batch() and end_batch() the
+    // writes join one transaction, committed by flush_batch() (and end_batch()); each
+    // write stays all-or-nothing inside it (a savepoint). A write's success counts only
+    // once the flush succeeded: a failed flush has lost every write since the last one.
+    // Readers in other processes see nothing of a batch until it is flushed, and other
+    // writers wait for it, so flush before anything that blocks.
+    void begin_batch();
+    Status flush_batch();
+    Status end_batch();
 
     Status add_event(RunId id, const std::string& stage, const std::string& type,
                      const nlohmann::json& data);
