@@ -533,6 +533,43 @@ TEST(Store, MovedFromStoreAnswersWithAnError) {
     EXPECT_EQ(runs.error().code, util::ErrorCode::internal);
 }
 
+TEST(Store, ABatchIsSeenByOthersOnlyOnceFlushedAndAFailedWriteLeavesTheRestOfIt) {
+    testing::TempDir dir;
+    auto path = dir / "runs.db";
+    auto runner = open_store(path);
+    auto reader = open_store(path);
+    auto run = runner.create_run(sample_run());
+    ASSERT_TRUE(run);
+
+    runner.begin_batch();
+    ASSERT_TRUE(runner.start_stage(*run, "unit-tests", "", EventNote{"stage_started", {}}));
+    // A write that fails (an unknown stage) takes back only itself.
+    auto missing = runner.start_stage(*run, "no-such-stage", "");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, util::ErrorCode::not_found);
+    StageFinish passed;
+    passed.status = "passed";
+    ASSERT_TRUE(runner.finish_stage(*run, "unit-tests", passed));
+    // The writer sees its own batch; another connection sees nothing yet.
+    EXPECT_EQ((*runner.find_stage(*run, "unit-tests"))->status, "passed");
+    EXPECT_EQ((*reader.find_stage(*run, "unit-tests"))->status, "pending");
+
+    ASSERT_TRUE(runner.flush_batch());
+    EXPECT_EQ((*reader.find_stage(*run, "unit-tests"))->status, "passed");
+    EXPECT_EQ(types(*reader.events(*run)), (std::vector<std::string>{"stage_started"}));
+
+    // Still batching after a flush; end_batch commits and goes back to one
+    // transaction per write.
+    ASSERT_TRUE(runner.start_stage(*run, "train", ""));
+    EXPECT_EQ((*reader.find_stage(*run, "train"))->status, "pending");
+    ASSERT_TRUE(runner.end_batch());
+    EXPECT_EQ((*reader.find_stage(*run, "train"))->status, "running");
+    StageFinish failed;
+    failed.status = "failed";
+    ASSERT_TRUE(runner.finish_stage(*run, "train", failed));
+    EXPECT_EQ((*reader.find_stage(*run, "train"))->status, "failed");
+}
+
 TEST(Store, TwoConnectionsWriteInterleaved) {
     testing::TempDir dir;
     auto path = dir / "runs.db";
