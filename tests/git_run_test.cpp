@@ -242,3 +242,39 @@ TEST_F(GitRun, GcRemovesWorkspacesBeyondThePolicy) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// The stage cache on commits checked out into workspaces: a commit that changes only
+// the service's code does not retrain; one that changes the training code does.
+TEST_F(GitRun, ACommitThatChangesOnlyTheServiceDoesNotRetrain) {
+    auto log = dir_ / "trained.log";
+    repo_.write("sluice.yml", "name: model\nstages:\n  train:\n    run: cat model/*.py > model.bin && "
+                              "echo trained >> " + log.string() +
+                              "\n    inputs: [\"model/*.py\"]\n    outputs: [model.bin]\n"
+                              "  serve:\n    needs: [train]\n    run: cat service/app.py model.bin\n");
+    repo_.write("model/train.py", "fit()\n");
+    repo_.write("service/app.py", "serve()\n");
+    repo_.commit("model and service");
+    ASSERT_EQ(sluice({"run"}).exit_code, 0);
+
+    repo_.write("service/app.py", "serve(faster)\n");
+    repo_.commit("only the service");
+    auto r = sluice({"run"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto run = show(2);
+    EXPECT_EQ(stage_of(run, "train")["status"], "cached");
+    EXPECT_EQ(stage_of(run, "serve")["status"], "passed");
+    EXPECT_NE(r.out.find("[serve] fit()"), std::string::npos) << r.out;  // model.bin restored
+    EXPECT_EQ(testing::read_file(log), "trained\n");
+
+    repo_.write("model/train.py", "fit(better)\n");
+    repo_.commit("the training code");
+    ASSERT_EQ(sluice({"run"}).exit_code, 0);
+    EXPECT_EQ(stage_of(show(3), "train")["status"], "passed");
+    EXPECT_EQ(testing::read_file(log), "trained\ntrained\n");
+}
+
+}  // namespace
+}  // namespace sluice

@@ -36,6 +36,8 @@ int run_cli(int argc, char** argv) {
     add_env_command(app, global, exit_status);
     add_gate_eval_command(app, global, exit_status);
     add_access_command(app, global, exit_status);
+    add_cache_command(app, global, exit_status);
+    add_artifacts_command(app, global, exit_status);
 
     try {
         app.parse(argc, argv);

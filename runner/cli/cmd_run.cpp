@@ -10,6 +10,7 @@
 #include "runner/cli/commands.hpp"
 #include "runner/cli/run_driver.hpp"
 #include "runner/cli/run_source.hpp"
+#include "runner/engine/cache_preview.hpp"
 #include "runner/rules/rules.hpp"
 
 namespace sluice::cli {
@@ -52,9 +53,24 @@ int run_pipeline(const GlobalOptions& global, const RunOptions& options) {
         if (src.changed_files) {
             std::cout << src.changed_files->size() << " changed files" << src.changed_base << "\n";
         }
+        std::vector<bool> runs(p.stages.size(), false);
         for (const auto& d : decisions) {
-            std::cout << "  " << d.stage << ": " << (d.decision.yes ? "runs" : "skipped") << " ("
-                      << d.decision.why << ")\n";
+            int i = p.index_of(d.stage);
+            if (i >= 0) runs[static_cast<std::size_t>(i)] = d.decision.yes;
+        }
+        auto cached = engine::preview_cache(p, runs, src.workspace, src.session.state, src.commit,
+                                            options.event, !options.no_cache);
+        for (const auto& d : decisions) {
+            int i = p.index_of(d.stage);
+            const auto& c = i >= 0 ? cached[static_cast<std::size_t>(i)] : std::nullopt;
+            std::cout << "  " << d.stage << ": ";
+            if (c && c->from_cache) {
+                std::cout << "cached (" << d.decision.why << "; " << c->why << ")\n";
+            } else if (c) {
+                std::cout << "runs (" << d.decision.why << "; " << c->why << ")\n";
+            } else {
+                std::cout << (d.decision.yes ? "runs" : "skipped") << " (" << d.decision.why << ")\n";
+            }
         }
         return util::exit_status::k_ok;
     }
@@ -77,6 +93,7 @@ int run_pipeline(const GlobalOptions& global, const RunOptions& options) {
     request.tag = options.tag;
     request.commit = src.commit;
     request.source = src.source;
+    request.no_cache = options.no_cache;
     if (request.commit && !trigger.branch.empty()) request.commit->branch = trigger.branch;
     for (const auto& d : decisions) {
         if (!d.decision.yes) request.skipped.emplace_back(d.stage, d.decision.why);
@@ -120,6 +137,8 @@ void add_run_command(CLI::App& app, const GlobalOptions& global, int& exit_statu
     cmd->add_option("--id-file", options->id_file, "Write the run's id to this file once stored");
     cmd->add_flag("--dry-run", options->dry_run,
                   "Print whether the pipeline would run and which stages, and why; run nothing");
+    cmd->add_flag("--no-cache", options->no_cache,
+                  "Run every stage, even those whose inputs did not change (results still fill the cache)");
     cmd->add_flag("--json", options->json, "One JSON event per line instead of text");
     cmd->callback([&global, &exit_status, options] {
         exit_status = run_pipeline(global, *options);

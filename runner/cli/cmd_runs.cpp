@@ -2,6 +2,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "runner/cache/byte_size.hpp"
 #include "runner/cli/commands.hpp"
 #include "runner/engine/stage_view.hpp"
 #include "runner/report/json_reporter.hpp"
@@ -63,6 +64,8 @@ int show_run(const GlobalOptions& global, const std::string& id_text, bool json)
     if (!*run) return report_error({util::ErrorCode::not_found, "no run " + id_text, {}});
     auto stages = session->store.stages(*id);
     if (!stages) return report_error(stages.error());
+    auto artifacts = session->store.artifacts(*id);
+    if (!artifacts) return report_error(artifacts.error());
     const store::RunRecord& r = **run;
     if (json) {
         nlohmann::json out = run_json(r);
@@ -72,6 +75,16 @@ int show_run(const GlobalOptions& global, const std::string& id_text, bool json)
             j["log"] = s.log_path;
             j["started_ms"] = s.started_ms;
             j["finished_ms"] = s.finished_ms;
+            for (const auto& a : *artifacts) {
+                if (a.stage != s.stage) continue;
+                nlohmann::json item = {{"path", a.path}, {"type", a.type}};
+                if (a.type == "file") {
+                    item["size"] = a.size;
+                    item["sha256"] = a.digest;
+                }
+                if (a.type == "symlink") item["target"] = a.target;
+                j["artifacts"].push_back(std::move(item));
+            }
             out["stages"].push_back(j);
         }
         std::cout << out.dump(2) << "\n";
@@ -107,6 +120,21 @@ int show_run(const GlobalOptions& global, const std::string& id_text, bool json)
                 std::cout << "\n" << s.stage << ": logged version " << c.value("version", "?")
                           << " of model " << c.value("model", "?") << "\n";
             }
+        }
+    }
+    if (!artifacts->empty()) {
+        std::cout << "\nartifacts:\n";
+        for (const auto& a : *artifacts) {
+            std::cout << "  " << a.stage << ": " << a.path;
+            if (a.type == "file") {
+                std::cout << "  " << cache::format_size(static_cast<std::uint64_t>(a.size))
+                          << "  sha256:" << a.digest.substr(0, 16);
+            } else if (a.type == "symlink") {
+                std::cout << " -> " << a.target;
+            } else {
+                std::cout << "/  (empty directory)";
+            }
+            std::cout << "\n";
         }
     }
     bool any_outputs = false;

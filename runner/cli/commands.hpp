@@ -24,5 +24,7 @@ void add_env_command(CLI::App& app, const GlobalOptions& global, int& exit_statu
 void add_gate_eval_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_registry_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_access_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
+void add_cache_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
+void add_artifacts_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 
 }  // namespace sluice::cli

@@ -34,6 +34,7 @@ struct RunOptions {
     std::string trigger = "local";
     std::string id_file;
     bool dry_run = false;
+    bool no_cache = false;
     bool json = false;
 };
 

@@ -65,6 +65,7 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
     }
     if (!request.tag.empty()) new_run.options["tag"] = request.tag;
     if (!request.rollback.is_null()) new_run.options["rollback"] = request.rollback;
+    if (request.no_cache) new_run.options["no_cache"] = true;
     auto id = deps_.store.create_run(new_run);
     if (!id) return std::unexpected(id.error());
     if (request.on_created) request.on_created(*id);
@@ -86,7 +87,7 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
     }
     RunFacts facts{*id,          request.trigger,   request.event,  request.target_branch,
                    request.tag,  request.commit,    request.workspace, request.jobs, false,
-                   request.rollback};
+                   request.rollback, !request.no_cache};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }
@@ -162,7 +163,8 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs,
                    workspace ? *workspace : std::filesystem::path(run.workdir),
                    run_jobs,
                    true,
-                   run.options.value("rollback", nlohmann::json())};
+                   run.options.value("rollback", nlohmann::json()),
+                   !run.options.value("no_cache", false)};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }

@@ -39,6 +39,8 @@ struct RunRequest {
     nlohmann::json source = nlohmann::json::object();
     // `sluice env rollback`: what is being restored (see RunFacts::rollback).
     nlohmann::json rollback;
+    // `--no-cache`: run every stage, even one whose inputs did not change.
+    bool no_cache = false;
 };
 
 struct RunEnd {

@@ -45,6 +45,9 @@ struct RunExecution::Slot {
     nlohmann::json outputs = nlohmann::json::object();
     report::StageFinished record;
     util::SteadyTime started{};
+    std::optional<StageKey> key;            // a cacheable stage's cache key
+    std::optional<cache::CacheEntry> from;  // the entry its result came from
+    std::string result_key;                 // what dependents' keys see of it
 };
 
 RunExecution::RunExecution(EngineDeps& deps, const pipeline::Pipeline& pipeline, RunFacts facts,
@@ -68,7 +71,8 @@ RunExecution::RunExecution(EngineDeps& deps, const pipeline::Pipeline& pipeline,
               return policies;
           }(),
           facts_.jobs),
-      candidates_(deps.state.root) {
+      candidates_(deps.state.root),
+      cache_(deps.state.cache_dir(), deps.state.root) {
     for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
         auto slot = std::make_unique<Slot>();
         const StageStart& start = starts[i];
@@ -156,6 +160,7 @@ util::Result<RunEnd> RunExecution::execute() {
         deps_.reporter.tick();
     }
     check(deps_.store.end_batch());
+    (void)cache_.save();  // remembered digests only: a lost save costs a re-hash
 
     std::string status = cancelling_              ? "cancelled"
                          : scheduler_.succeeded() ? "passed"
@@ -213,6 +218,9 @@ void RunExecution::start_stage(int s) {
     slot.record.allow_failure = stage.allow_failure;
     slot.started = deps_.clock.now();
     slot.outputs = nlohmann::json::object();
+    slot.key.reset();
+    slot.from.reset();
+    slot.result_key.clear();
 
     auto log_path = deps_.state.log_file(facts_.id, stage.name);
     auto output_path = deps_.state.output_file(facts_.id, stage.name);
@@ -243,6 +251,10 @@ void RunExecution::start_stage(int s) {
     }
     auto config = resolve_json(s, stage.config);
     if (!config) return conclude(s, false, config.error().message, nullptr, {});
+    if (cacheable(stage)) {
+        if (!compute_key(s)) return;
+        if (facts_.use_cache && stage.cache && take_from_cache(s)) return;
+    }
 
     slot.context = std::make_unique<stages::StageContext>(stages::StageContext{
         pipeline_, stage, facts_.workspace, std::move(*env), std::move(lines),
@@ -398,6 +410,12 @@ void RunExecution::on_exit(int s, const exec::ProcessOutcome& outcome) {
         result.ok = false;
         result.reason = outputs.error().message;
     }
+    if (result.ok) {
+        if (auto kept = keep_result(s); !kept) {
+            result.ok = false;
+            result.reason = kept.error().message;
+        }
+    }
     if (stage.kind == pipeline::StageKind::deploy) after_deploy(s, result);
     if (result.ok && stage.metrics) {
         auto logged = candidates_.log(pipeline_, stage, facts_.workspace, std::to_string(facts_.id),
@@ -443,6 +461,10 @@ void RunExecution::conclude(int s, bool ok, std::string reason,
     } else {
         retry_at = scheduler_.finished(s, ok, deps_.clock.now());
         rec.status = sched::to_string(scheduler_.state(s));
+        if (ok && slot.from) rec.status = "cached";
+    }
+    if (ok && slot.result_key.empty()) {
+        slot.result_key = slot.key ? slot.key->key : result_key(name, nlohmann::json::object(), rec.outputs);
     }
     if (retry_at) {
         auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -470,6 +492,106 @@ void RunExecution::conclude(int s, bool ok, std::string reason,
     slot.recorded = true;
     deps_.reporter.stage_finished(rec);
     if (!ok) record_settled();
+}
+
+bool RunExecution::compute_key(int s) {
+    Slot& slot = *slots_[static_cast<std::size_t>(s)];
+    const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    auto input = key_input_for(pipeline_, stage,
+                               [&](std::string_view name) { return lookup(s, name); });
+    if (!input) {
+        conclude(s, false, input.error().message, nullptr, {});
+        return false;
+    }
+    for (const auto& need : stage.needs) {
+        const Slot& other = *slots_[static_cast<std::size_t>(pipeline_.index_of(need))];
+        input->needs[need] = other.result_key.empty() ? other.record.status : other.result_key;
+    }
+    auto key = cache_.key(stage, *input, facts_.workspace);
+    if (!key) {
+        conclude(s, false, "cannot compute the stage's cache key: " + key.error().message,
+                 nullptr, {});
+        return false;
+    }
+    slot.key = std::move(*key);
+    return true;
+}
+
+bool RunExecution::take_from_cache(int s) {
+    Slot& slot = *slots_[static_cast<std::size_t>(s)];
+    const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    auto note = [&](const std::string& why) {
+        // A cache that cannot be used is never a reason to fail: the stage runs.
+        deps_.reporter.stage_output(stage.name, true, "sluice: cache: " + why + "; running the stage\n");
+        check(deps_.store.add_event(facts_.id, stage.name, "cache_miss", {{"reason", why}}));
+    };
+    auto entry = cache_.find(slot.key->key);
+    if (!entry) {
+        note(entry.error().message);
+        return false;
+    }
+    if (!*entry) return false;
+    auto restored = cache_.restore(**entry, facts_.workspace);
+    if (!restored) {
+        note(restored.error().message);
+        return false;
+    }
+    cache_.touch(slot.key->key);
+    slot.from = std::move(**entry);
+    slot.outputs = slot.from->stage_outputs;
+    if (!slot.from->paths.empty()) {
+        check(deps_.store.set_artifacts(facts_.id, stage.name, to_artifacts(stage.name, slot.from->paths)));
+    }
+    nlohmann::json report = {{"cache", {{"from_run", slot.from->run_id},
+                                        {"key", slot.key->key},
+                                        {"restored", restored->restored},
+                                        {"unchanged", restored->unchanged}}}};
+    if (stage.metrics) {
+        auto logged = candidates_.log(pipeline_, stage, facts_.workspace, std::to_string(facts_.id),
+                                      facts_.commit ? facts_.commit->sha : std::string());
+        if (!logged) {
+            conclude(s, false, logged.error().message, nullptr, std::move(report));
+            return true;
+        }
+        report.update(*logged);
+    }
+    conclude(s, true, "from the cache (run " + std::to_string(slot.from->run_id) + ")", nullptr,
+             std::move(report));
+    return true;
+}
+
+util::Status RunExecution::keep_result(int s) {
+    Slot& slot = *slots_[static_cast<std::size_t>(s)];
+    const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    std::vector<cache::CachedPath> paths;
+    if (!result_paths(stage).empty()) {
+        auto stored = cache_.store_outputs(stage, facts_.workspace);
+        if (!stored) return std::unexpected(stored.error());
+        paths = std::move(*stored);
+        check(deps_.store.set_artifacts(facts_.id, stage.name, to_artifacts(stage.name, paths)));
+    }
+    slot.result_key = slot.key ? slot.key->key
+                               : result_key(stage.name, artifact_digests(paths), slot.outputs);
+    if (slot.key && stage.cache) {
+        cache::CacheEntry entry;
+        entry.key = slot.key->key;
+        entry.pipeline = pipeline_.name;
+        entry.stage = stage.name;
+        entry.run_id = facts_.id;
+        entry.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+        entry.used_ms = entry.created_ms;
+        entry.paths = std::move(paths);
+        entry.stage_outputs = slot.outputs;
+        entry.inputs = slot.key->parts;
+        if (auto kept = cache_.remember(entry); !kept) {
+            deps_.reporter.stage_output(stage.name, true,
+                                        "sluice: cache: cannot keep the result: " +
+                                            kept.error().message + "\n");
+        }
+    }
+    return {};
 }
 
 void RunExecution::record_settled() {

@@ -9,6 +9,7 @@
 
 #include "runner/engine/candidate_log.hpp"
 #include "runner/engine/engine.hpp"
+#include "runner/engine/stage_cache.hpp"
 #include "runner/sched/scheduler.hpp"
 
 namespace sluice::exec {
@@ -39,6 +40,8 @@ struct RunFacts {
     // A rollback run: {environment, deployment, model, model_version, from_run}; its
     // promotion moves the alias back to model_version instead of this run's candidate.
     nlohmann::json rollback;
+    // false (`--no-cache`): every stage runs; passed stages still fill the cache.
+    bool use_cache = true;
 };
 
 class RunExecution {
@@ -57,6 +60,13 @@ private:
     void conclude(int stage, bool ok, std::string reason, const exec::ProcessOutcome* outcome,
                   nlohmann::json report);
     void record_settled();
+    // Cache: a cacheable stage's key (false: the stage was concluded, failing); whether
+    // its result came from the cache (then the stage is concluded `cached`).
+    bool compute_key(int stage);
+    bool take_from_cache(int stage);
+    // After a passed stage: its artifacts stored and recorded, its cache entry written;
+    // an error fails the stage (a declared output that is missing).
+    util::Status keep_result(int stage);
     // Whether a stage with `approval:` has the approvals it needs (from the store).
     util::Result<bool> approval_given(const pipeline::Stage& stage);
     // Holds the stage: recorded `waiting` with its request; the run stops when nothing
@@ -81,6 +91,7 @@ private:
     std::string cancel_reason_;
     std::optional<util::Error> store_error_;
     CandidateLog candidates_;
+    StageCache cache_;
 };
 
 }  // namespace sluice::engine

@@ -21,6 +21,8 @@ struct StateDir {
     std::filesystem::path output_file(std::int64_t run, const std::string& stage) const {
         return root / "runs" / std::to_string(run) / (stage + ".out");
     }
+    // The stage cache: content-addressed objects, its index, remembered file digests.
+    std::filesystem::path cache_dir() const { return root / "cache"; }
     // A directory of the stage's own for files its kind writes (a gate's spec, ...).
     std::filesystem::path stage_dir(std::int64_t run, const std::string& stage) const {
         return root / "runs" / std::to_string(run) / (stage + ".d");

@@ -79,6 +79,12 @@ TEST(LoaderErrors, RunOnAGate) {
                      6, 5, "`run` is only valid for kinds script and deploy");
 }
 
+TEST(LoaderErrors, InputsOnADeploy) {
+    expect_one_error("name: p\nstages:\n  d:\n    kind: deploy\n    environment: staging\n"
+                     "    run: ./deploy.sh\n    inputs: [app.py]\n",
+                     7, 5, "`inputs` is only valid for script stages: a deploy stage always runs");
+}
+
 TEST(LoaderErrors, NeedsUnknownStageSuggestsTheClosest) {
     expect_one_error(
         "name: p\nstages:\n  train: {run: x}\n  test:\n    run: x\n    needs: [trian]\n", 6, 13,

@@ -120,6 +120,13 @@ class StageReader {
         } else if (k == "shell") {
             if (auto s = r_.string(e)) stage_.shell = *s;
         } else if (k == "inputs") {
+            if (kind_known_ && stage_.kind != StageKind::script) {
+                // `inputs:` makes a stage's result come from the cache when they did not
+                // change; a gate, a push or a deploy acts outside the workspace.
+                r_.error(e.key_node, std::string("`inputs` is only valid for script stages: a ") +
+                                         to_string(stage_.kind) + " stage always runs");
+                return;
+            }
             if (auto list = r_.strings(e, "path globs")) stage_.inputs = std::move(*list);
         } else if (k == "outputs") {
             if (auto list = r_.strings(e, "path globs")) stage_.outputs = std::move(*list);

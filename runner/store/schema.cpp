@@ -123,10 +123,28 @@ CREATE TABLE deployments (
 CREATE INDEX deployments_by_environment ON deployments(environment, id);
 )sql";
 
-constexpr std::array<Migration, 3> k_migrations{{
+// Version 4: artifacts. What a stage's `outputs:` held when it passed (or came from
+// the cache): one row per file, symlink or empty directory, by content digest; the
+// content itself is in the cache's object store.
+constexpr const char* k_schema_v4 = R"sql(
+CREATE TABLE artifacts (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stage  TEXT    NOT NULL,
+    path   TEXT    NOT NULL,
+    type   TEXT    NOT NULL,
+    size   INTEGER NOT NULL DEFAULT 0,
+    digest TEXT    NOT NULL DEFAULT '',
+    mode   INTEGER NOT NULL DEFAULT 0,
+    target TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, stage, path)
+);
+)sql";
+
+constexpr std::array<Migration, 4> k_migrations{{
     {1, k_schema_v1},
     {2, k_schema_v2},
     {3, k_schema_v3},
+    {4, k_schema_v4},
 }};
 
 static_assert(k_migrations.back().version == k_schema_version,

@@ -1014,6 +1014,74 @@ Result<std::int64_t> Store::add_deployment(const Deployment& d) {
     });
 }
 
+Status Store::set_artifacts(RunId id, const std::string& stage,
+                            const std::vector<Artifact>& artifacts) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    return s.write([&]() -> Status {
+        auto clear = s.db.prepare("DELETE FROM artifacts WHERE run_id = ?1 AND stage = ?2");
+        if (!clear) return std::unexpected(s.error(clear.error()));
+        clear->bind_int(1, id);
+        clear->bind_text(2, stage);
+        if (auto done = clear->run(); !done) return std::unexpected(s.error(done.error()));
+        std::int64_t bytes = 0;
+        for (const Artifact& a : artifacts) {
+            auto q = s.db.prepare(
+                "INSERT INTO artifacts (run_id, stage, path, type, size, digest, mode, target) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+            if (!q) return std::unexpected(s.error(q.error()));
+            q->bind_int(1, id);
+            q->bind_text(2, stage);
+            q->bind_text(3, a.path);
+            q->bind_text(4, a.type);
+            q->bind_int(5, a.size);
+            q->bind_text(6, a.digest);
+            q->bind_int(7, a.mode);
+            q->bind_text(8, a.target);
+            if (auto done = q->run(); !done) {
+                if (sqlite3_extended_errcode(s.db.get()) == SQLITE_CONSTRAINT_FOREIGNKEY) {
+                    return std::unexpected(s.missing(id, nullptr));
+                }
+                return std::unexpected(s.error(done.error()));
+            }
+            bytes += a.size;
+        }
+        nlohmann::json data = {{"count", artifacts.size()}, {"bytes", bytes}};
+        if (auto done = s.append_event(id, stage, "artifacts", data, s.now_ms()); !done) {
+            return std::unexpected(s.error(done.error()));
+        }
+        return {};
+    });
+}
+
+Result<std::vector<Artifact>> Store::artifacts(RunId id) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
+    auto q = s.db.prepare(
+        "SELECT stage, path, type, size, digest, mode, target FROM artifacts WHERE run_id = ?1 "
+        "ORDER BY stage, path");
+    if (!q) return std::unexpected(s.error(q.error()));
+    q->bind_int(1, id);
+    std::vector<Artifact> out;
+    while (true) {
+        auto row = q->step();
+        if (!row) return std::unexpected(s.error(row.error()));
+        if (!*row) break;
+        Artifact a;
+        a.stage = q->column_text(0);
+        a.path = q->column_text(1);
+        a.type = q->column_text(2);
+        a.size = q->column_int(3);
+        a.digest = q->column_text(4);
+        a.mode = static_cast<int>(q->column_int(5));
+        a.target = q->column_text(6);
+        out.push_back(std::move(a));
+    }
+    return out;
+}
+
 Result<std::vector<Deployment>> Store::deployments(const std::string& environment, int limit) {
     if (!impl_) return moved_from();
     std::lock_guard lock(impl_->mutex);

@@ -26,7 +26,7 @@ using RunId = std::int64_t;
 
 // The schema version this sluice writes (PRAGMA user_version). A database with a higher
 // version comes from a newer sluice and is refused rather than misread.
-inline constexpr int k_schema_version = 3;
+inline constexpr int k_schema_version = 4;
 
 // Run statuses: running, waiting, passed, failed, cancelled, interrupted.
 // Stage statuses: pending, running, waiting, passed, failed, skipped, cancelled,
@@ -166,6 +166,18 @@ struct Deployment {
     std::int64_t at_ms = 0;  // set by the store
 };
 
+// One path of a stage's `outputs:` as it was when the stage passed (or was restored
+// from the cache). The content is in the cache's object store under `digest`.
+struct Artifact {
+    std::string stage;
+    std::string path;         // relative to the workspace, '/'-separated
+    std::string type;         // file, symlink, dir
+    std::int64_t size = 0;    // file
+    std::string digest;       // file: SHA-256, 64 hex digits
+    int mode = 0;             // file: 0644 or 0755
+    std::string target;       // symlink
+};
+
 struct StoreOptions {
     // Where times come from; nullptr means the system clock. Must outlive the Store.
     const util::Clock* clock = nullptr;
@@ -259,6 +271,12 @@ public:
     Result<std::int64_t> add_deployment(const Deployment& deployment);
     Result<std::vector<Deployment>> deployments(const std::string& environment, int limit);
     Result<std::vector<std::string>> environments();
+
+    // A stage's artifacts, replacing what an earlier attempt recorded (one transaction,
+    // with an `artifacts` event); artifacts(id) lists those of every stage of the run,
+    // by stage then path.
+    Status set_artifacts(RunId id, const std::string& stage, const std::vector<Artifact>& artifacts);
+    Result<std::vector<Artifact>> artifacts(RunId id);
 
     // Whether the process that owns run `id` is alive (same boot, pid, start time).
     Result<bool> owner_alive(RunId id);

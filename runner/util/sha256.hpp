@@ -1,32 +1,47 @@
-// SHA-256 of bytes, as lowercase hex: stable names for things keyed by text (a mirror
-// directory per remote URL) and, later, content hashes.
+// SHA-256 of bytes, through OpenSSL's EVP interface (which uses the CPU's SHA
+// instructions where it has them): stable names for things keyed by text (a mirror
+// directory per remote URL) and content hashes (the stage cache).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace sluice::util {
 
-// Incremental SHA-256 (FIPS 180-4).
+using Sha256Digest = std::array<std::uint8_t, 32>;
+
+// Incremental SHA-256 (FIPS 180-4). Movable, not copyable; a moved-from object may
+// only be destroyed or assigned to.
 class Sha256 {
-public:
-    Sha256();
+  public:
+    Sha256();  // throws std::bad_alloc / std::runtime_error when OpenSSL cannot start one
+    ~Sha256();
+    Sha256(Sha256&&) noexcept;
+    Sha256& operator=(Sha256&&) noexcept;
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+
     void update(std::string_view bytes);
     // The digest; the object must not be updated afterwards.
     std::array<std::uint8_t, 32> finish();
 
-private:
-    void block(const std::uint8_t* p);
-
-    std::array<std::uint32_t, 8> state_;
-    std::array<std::uint8_t, 64> buffer_{};
-    std::size_t buffered_ = 0;
-    std::uint64_t length_ = 0;
+  private:
+    struct ContextFree {
+        void operator()(void* context) const noexcept;
+    };
+    std::unique_ptr<void, ContextFree> context_;  // an EVP_MD_CTX (kept out of this header)
 };
 
 // The SHA-256 of `bytes` as 64 lowercase hex digits.
 std::string sha256_hex(std::string_view bytes);
+
+// A digest as 64 lowercase hex digits.
+std::string digest_hex(const Sha256Digest& digest);
+
+// The digest written as 64 hex digits (either case); false when `hex` is not one.
+bool parse_digest_hex(std::string_view hex, Sha256Digest& digest);
 
 }  // namespace sluice::util

@@ -1,7 +1,11 @@
-// SHA-256 against the FIPS 180-4 test vectors.
+// SHA-256 against the FIPS 180-4 test vectors, plus moving a digest in progress and
+// the hex helpers.
 #include "runner/util/sha256.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cctype>
+#include <stdexcept>
 
 namespace sluice::util {
 namespace {
@@ -32,6 +36,42 @@ TEST(Sha256, IncrementalEqualsWhole) {
         }
         EXPECT_EQ(hex, sha256_hex(text)) << "split at " << split;
     }
+}
+
+TEST(Sha256, MovedDigestContinuesWhereItWas) {
+    Sha256 first;
+    first.update("ab");
+    Sha256 moved(std::move(first));
+    moved.update("c");
+    Sha256 assigned;
+    assigned.update("unrelated");
+    assigned = std::move(moved);
+    EXPECT_EQ(digest_hex(assigned.finish()),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Sha256, UpdateOnMovedFromDigestIsABug) {
+    Sha256 first;
+    Sha256 second(std::move(first));
+    EXPECT_THROW(first.update("x"), std::logic_error);  // NOLINT(bugprone-use-after-move)
+}
+
+TEST(Sha256, DigestHexRoundTrips) {
+    Sha256 h;
+    h.update("abc");
+    Sha256Digest digest = h.finish();
+    std::string hex = digest_hex(digest);
+    EXPECT_EQ(hex, sha256_hex("abc"));
+    Sha256Digest parsed{};
+    ASSERT_TRUE(parse_digest_hex(hex, parsed));
+    EXPECT_EQ(parsed, digest);
+    std::string upper = hex;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    ASSERT_TRUE(parse_digest_hex(upper, parsed));
+    EXPECT_EQ(parsed, digest);
+    EXPECT_FALSE(parse_digest_hex(hex.substr(1), parsed));
+    EXPECT_FALSE(parse_digest_hex(hex.substr(1) + "g", parsed));
+    EXPECT_FALSE(parse_digest_hex("", parsed));
 }
 
 }  // namespace

@@ -1,0 +1,132 @@
+// What --dry-run says of the stage cache (see cache_preview.hpp).
+#include "runner/engine/cache_preview.hpp"
+
+#include "runner/engine/stage_cache.hpp"
+#include "runner/plan/plan.hpp"
+
+namespace sluice::engine {
+namespace {
+
+// The names a stage's expressions may use, as the run would resolve them; run.id is
+// unknown before the run (a command that uses it never comes from the cache).
+class PreviewLookup {
+public:
+    PreviewLookup(const pipeline::Pipeline& pipeline, const std::optional<git::CommitInfo>& commit,
+                  const std::string& event, const std::vector<nlohmann::json>& outputs)
+        : pipeline_(pipeline), commit_(commit), event_(event), outputs_(outputs) {}
+
+    std::optional<std::string> operator()(std::string_view name) const {
+        auto starts = [&](std::string_view prefix) { return name.starts_with(prefix); };
+        if (starts("vars.")) {
+            for (const auto& [key, value] : pipeline_.variables) {
+                if (key != name.substr(5)) continue;
+                auto resolved = pipeline::interpolate(value, *this);
+                return resolved ? std::optional(*resolved) : std::nullopt;
+            }
+            return std::nullopt;
+        }
+        if (starts("commit.")) {
+            if (!commit_) return std::string();
+            std::string_view field = name.substr(7);
+            if (field == "sha") return commit_->sha;
+            if (field == "short") return commit_->short_sha;
+            if (field == "branch") return commit_->branch;
+            if (field == "tag") return commit_->tag;
+            if (field == "author") return commit_->author;
+            if (field == "message") return commit_->message;
+            return std::nullopt;
+        }
+        if (name == "run.event") return event_;
+        if (name == "pipeline.name") return pipeline_.name;
+        if (starts("stages.")) {
+            auto rest = name.substr(7);
+            auto dot = rest.find(".outputs.");
+            if (dot == std::string_view::npos) return std::nullopt;
+            int other = pipeline_.index_of(std::string(rest.substr(0, dot)));
+            if (other < 0) return std::nullopt;
+            const auto& outputs = outputs_[static_cast<std::size_t>(other)];
+            auto it = outputs.find(std::string(rest.substr(dot + 9)));
+            if (it == outputs.end() || !it->is_string()) return std::nullopt;
+            return it->get<std::string>();
+        }
+        return std::nullopt;
+    }
+
+private:
+    const pipeline::Pipeline& pipeline_;
+    const std::optional<git::CommitInfo>& commit_;
+    const std::string& event_;
+    const std::vector<nlohmann::json>& outputs_;
+};
+
+}  // namespace
+
+std::vector<std::optional<CachePreview>> preview_cache(const pipeline::Pipeline& pipeline,
+                                                       const std::vector<bool>& runs,
+                                                       const std::filesystem::path& workspace,
+                                                       const StateDir& state,
+                                                       const std::optional<git::CommitInfo>& commit,
+                                                       const std::string& event, bool use_cache) {
+    std::size_t n = pipeline.stages.size();
+    std::vector<std::optional<CachePreview>> out(n);
+    std::vector<nlohmann::json> outputs(n, nlohmann::json::object());
+    // A stage's result key when known before running it (it comes from the cache).
+    std::vector<std::optional<std::string>> keys(n);
+    auto plan = plan::Plan::build(pipeline);
+    if (!plan) return out;
+    StageCache cache(state.cache_dir(), state.root);
+    PreviewLookup lookup(pipeline, commit, event, outputs);
+    for (int i : plan->order()) {
+        auto index = static_cast<std::size_t>(i);
+        const pipeline::Stage& stage = pipeline.stages[index];
+        if (!runs[index] || !cacheable(stage)) continue;
+        CachePreview& p = out[index].emplace();
+        if (!use_cache || !stage.cache) {
+            p.why = !use_cache ? "--no-cache" : "cache: false";
+            continue;
+        }
+        auto input = key_input_for(pipeline, stage, lookup);
+        if (!input) {
+            p.why = "its command needs values known only when it runs";
+            continue;
+        }
+        std::string upstream_runs;
+        for (const auto& need : stage.needs) {
+            auto other = static_cast<std::size_t>(pipeline.index_of(need));
+            if (!keys[other]) {
+                upstream_runs = need;
+                break;
+            }
+            input->needs[need] = *keys[other];
+        }
+        if (!upstream_runs.empty()) {
+            p.why = "it needs " + upstream_runs + ", which runs";
+            continue;
+        }
+        auto key = cache.key(stage, *input, workspace);
+        if (!key) {
+            p.why = "its cache key: " + key.error().message;
+            continue;
+        }
+        auto entry = cache.find(key->key);
+        if (entry && *entry) {
+            p.from_cache = true;
+            p.why = "from the cache (run " + std::to_string((*entry)->run_id) + ")";
+            keys[index] = key->key;
+            outputs[index] = (*entry)->stage_outputs;
+            continue;
+        }
+        auto latest = cache.latest(pipeline.name, stage.name);
+        if (latest && *latest) {
+            std::string change = explain_change((*latest)->inputs, key->parts);
+            p.why = (change.empty() ? "its inputs changed" : change) + " since run " +
+                    std::to_string((*latest)->run_id);
+        } else {
+            p.why = "no cached result yet";
+        }
+    }
+    (void)cache.save();
+    return out;
+}
+
+}  // namespace sluice::engine
