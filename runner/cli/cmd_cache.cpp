@@ -4,6 +4,7 @@
 #include "runner/cache/byte_size.hpp"
 #include "runner/cache/cache_gc.hpp"
 #include "runner/cli/commands.hpp"
+#include "runner/util/clock.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -22,12 +23,6 @@ util::Result<OpenCache> open_cache(const GlobalOptions& global) {
     auto index = cache::CacheIndex::open(root / "cache.db");
     if (!index) return std::unexpected(index.error());
     return OpenCache{std::move(*objects), std::move(*index)};
-}
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 int list_cache(const GlobalOptions& global, bool json) {
@@ -70,7 +65,7 @@ int list_cache(const GlobalOptions& global, bool json) {
 int gc_cache(const GlobalOptions& global, int keep, const std::string& max_size) {
     cache::GcPolicy policy;
     policy.keep_per_stage = keep;
-    policy.now_ms = now_ms();
+    policy.now_ms = util::SystemClock().epoch_ms();
     if (!max_size.empty()) {
         auto bytes = cache::parse_size(max_size);
         if (!bytes) {

@@ -1,6 +1,7 @@
 // What --dry-run says of the stage cache (see cache_preview.hpp).
 #include "runner/engine/cache_preview.hpp"
 
+#include "runner/engine/expression_values.hpp"
 #include "runner/engine/stage_cache.hpp"
 #include "runner/plan/plan.hpp"
 
@@ -25,29 +26,12 @@ public:
             }
             return std::nullopt;
         }
-        if (starts("commit.")) {
-            if (!commit_) return std::string();
-            std::string_view field = name.substr(7);
-            if (field == "sha") return commit_->sha;
-            if (field == "short") return commit_->short_sha;
-            if (field == "branch") return commit_->branch;
-            if (field == "tag") return commit_->tag;
-            if (field == "author") return commit_->author;
-            if (field == "message") return commit_->message;
-            return std::nullopt;
-        }
+        if (starts("commit.")) return commit_value(commit_, name.substr(7));
         if (name == "run.event") return event_;
         if (name == "pipeline.name") return pipeline_.name;
         if (starts("stages.")) {
-            auto rest = name.substr(7);
-            auto dot = rest.find(".outputs.");
-            if (dot == std::string_view::npos) return std::nullopt;
-            int other = pipeline_.index_of(std::string(rest.substr(0, dot)));
-            if (other < 0) return std::nullopt;
-            const auto& outputs = outputs_[static_cast<std::size_t>(other)];
-            auto it = outputs.find(std::string(rest.substr(dot + 9)));
-            if (it == outputs.end() || !it->is_string()) return std::nullopt;
-            return it->get<std::string>();
+            return stage_output_value(pipeline_, name.substr(7),
+                                      [&](std::size_t i) -> const nlohmann::json& { return outputs_[i]; });
         }
         return std::nullopt;
     }

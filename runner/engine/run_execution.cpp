@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "runner/engine/expression_values.hpp"
 #include "runner/engine/promotion.hpp"
 #include "runner/engine/stage_outputs.hpp"
 #include "runner/exec/log_writer.hpp"
@@ -578,9 +579,7 @@ util::Status RunExecution::keep_result(int s) {
         entry.pipeline = pipeline_.name;
         entry.stage = stage.name;
         entry.run_id = facts_.id;
-        entry.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+        entry.created_ms = deps_.clock.epoch_ms();
         entry.used_ms = entry.created_ms;
         entry.paths = std::move(paths);
         entry.stage_outputs = slot.outputs;
@@ -642,31 +641,14 @@ std::optional<std::string> RunExecution::lookup(int s, std::string_view name) co
         }
         return std::nullopt;
     }
-    if (starts("commit.")) {
-        if (!facts_.commit) return std::string();
-        const git::CommitInfo& c = *facts_.commit;
-        std::string_view field = name.substr(7);
-        if (field == "sha") return c.sha;
-        if (field == "short") return c.short_sha;
-        if (field == "branch") return c.branch;
-        if (field == "tag") return c.tag;
-        if (field == "author") return c.author;
-        if (field == "message") return c.message;
-        return std::nullopt;
-    }
+    if (starts("commit.")) return commit_value(facts_.commit, name.substr(7));
     if (name == "run.id") return std::to_string(facts_.id);
     if (name == "run.event") return facts_.event;
     if (name == "pipeline.name") return pipeline_.name;
     if (starts("stages.")) {
-        auto rest = name.substr(7);
-        auto dot = rest.find(".outputs.");
-        if (dot == std::string_view::npos) return std::nullopt;
-        int other = pipeline_.index_of(std::string(rest.substr(0, dot)));
-        if (other < 0) return std::nullopt;
-        const auto& outputs = slots_[static_cast<std::size_t>(other)]->outputs;
-        auto it = outputs.find(std::string(rest.substr(dot + 9)));
-        if (it == outputs.end() || !it->is_string()) return std::nullopt;
-        return it->get<std::string>();
+        return stage_output_value(pipeline_, name.substr(7), [&](std::size_t i) -> const nlohmann::json& {
+            return slots_[i]->outputs;
+        });
     }
     return std::nullopt;
 }

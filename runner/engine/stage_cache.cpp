@@ -2,7 +2,8 @@
 #include "runner/engine/stage_cache.hpp"
 
 #include <algorithm>
-#include <chrono>
+
+#include "runner/util/clock.hpp"
 
 namespace sluice::engine {
 
@@ -123,10 +124,7 @@ util::Status StageCache::save() {
     if (!digests_) return {};
     util::Status status;
     if (!touched_.empty()) {
-        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-        status = index_->touch(touched_, now);
+        status = index_->touch(touched_, util::SystemClock().epoch_ms());
         touched_.clear();
     }
     if (auto saved = digests_->save(); !saved) return saved;
