@@ -49,6 +49,7 @@ struct RunExecution::Slot {
     std::optional<StageKey> key;            // a cacheable stage's cache key
     std::optional<cache::CacheEntry> from;  // the entry its result came from
     std::string result_key;                 // what dependents' keys see of it
+    bool begun = false;                     // its start is recorded (not when cached)
 };
 
 RunExecution::RunExecution(EngineDeps& deps, const pipeline::Pipeline& pipeline, RunFacts facts,
@@ -225,9 +226,13 @@ void RunExecution::start_stage(int s) {
 
     auto log_path = deps_.state.log_file(facts_.id, stage.name);
     auto output_path = deps_.state.output_file(facts_.id, stage.name);
-    check(deps_.store.start_stage(facts_.id, stage.name, log_path.string(),
-                                  store::EventNote{"stage_started", {{"attempt", attempt}}}));
-    deps_.reporter.stage_started(stage.name, attempt);
+    // A stage whose result comes from the cache is recorded and shown only as `cached`;
+    // every other stage is started first (before it fails, too).
+    slot.begun = false;
+    auto fail = [&](std::string reason) {
+        record_start(s);
+        conclude(s, false, std::move(reason), nullptr, {});
+    };
 
     if (attempt > 1 || facts_.resumed) {
         // What an earlier attempt wrote (a new run's directory has nothing yet).
@@ -237,25 +242,24 @@ void RunExecution::start_stage(int s) {
 
     const stages::StageKind* kind = deps_.kinds.find(stage.kind);
     if (kind == nullptr) {
-        conclude(s, false, std::string("this sluice cannot run stages of kind ") +
-                               pipeline::to_string(stage.kind),
-                 nullptr, {});
-        return;
+        return fail(std::string("this sluice cannot run stages of kind ") +
+                    pipeline::to_string(stage.kind));
     }
     auto env = environment_for(s);
-    if (!env) return conclude(s, false, env.error().message, nullptr, {});
+    if (!env) return fail(env.error().message);
     std::vector<std::string> lines;
     for (const auto& line : stage.run) {
         auto resolved = resolve(s, line);
-        if (!resolved) return conclude(s, false, resolved.error().message, nullptr, {});
+        if (!resolved) return fail(resolved.error().message);
         lines.push_back(std::move(*resolved));
     }
     auto config = resolve_json(s, stage.config);
-    if (!config) return conclude(s, false, config.error().message, nullptr, {});
+    if (!config) return fail(config.error().message);
     if (cacheable(stage)) {
-        if (!compute_key(s)) return;
+        if (auto keyed = compute_key(s); !keyed) return fail(keyed.error().message);
         if (facts_.use_cache && stage.cache && take_from_cache(s)) return;
     }
+    record_start(s);
 
     slot.context = std::make_unique<stages::StageContext>(stages::StageContext{
         pipeline_, stage, facts_.workspace, std::move(*env), std::move(lines),
@@ -495,27 +499,33 @@ void RunExecution::conclude(int s, bool ok, std::string reason,
     if (!ok) record_settled();
 }
 
-bool RunExecution::compute_key(int s) {
+void RunExecution::record_start(int s) {
+    Slot& slot = *slots_[static_cast<std::size_t>(s)];
+    if (slot.begun) return;
+    slot.begun = true;
+    const std::string& name = pipeline_.stages[static_cast<std::size_t>(s)].name;
+    check(deps_.store.start_stage(facts_.id, name, deps_.state.log_file(facts_.id, name).string(),
+                                  store::EventNote{"stage_started", {{"attempt", slot.record.attempt}}}));
+    deps_.reporter.stage_started(name, slot.record.attempt);
+}
+
+util::Status RunExecution::compute_key(int s) {
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
     const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
     auto input = key_input_for(pipeline_, stage,
                                [&](std::string_view name) { return lookup(s, name); });
-    if (!input) {
-        conclude(s, false, input.error().message, nullptr, {});
-        return false;
-    }
+    if (!input) return std::unexpected(input.error());
     for (const auto& need : stage.needs) {
         const Slot& other = *slots_[static_cast<std::size_t>(pipeline_.index_of(need))];
         input->needs[need] = other.result_key.empty() ? other.record.status : other.result_key;
     }
     auto key = cache_.key(stage, *input, facts_.workspace);
     if (!key) {
-        conclude(s, false, "cannot compute the stage's cache key: " + key.error().message,
-                 nullptr, {});
-        return false;
+        return util::fail(util::ErrorCode::io,
+                          "cannot compute the stage's cache key: " + key.error().message);
     }
     slot.key = std::move(*key);
-    return true;
+    return {};
 }
 
 bool RunExecution::take_from_cache(int s) {
@@ -551,6 +561,7 @@ bool RunExecution::take_from_cache(int s) {
         auto logged = candidates_.log(pipeline_, stage, facts_.workspace, std::to_string(facts_.id),
                                       facts_.commit ? facts_.commit->sha : std::string());
         if (!logged) {
+            record_start(s);
             conclude(s, false, logged.error().message, nullptr, std::move(report));
             return true;
         }

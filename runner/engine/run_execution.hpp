@@ -60,9 +60,11 @@ private:
     void conclude(int stage, bool ok, std::string reason, const exec::ProcessOutcome* outcome,
                   nlohmann::json report);
     void record_settled();
-    // Cache: a cacheable stage's key (false: the stage was concluded, failing); whether
+    // The stage's start, in the store and on the reporter (once per attempt).
+    void record_start(int stage);
+    // Cache: a cacheable stage's key; whether
     // its result came from the cache (then the stage is concluded `cached`).
-    bool compute_key(int stage);
+    util::Status compute_key(int stage);
     bool take_from_cache(int stage);
     // After a passed stage: its artifacts stored and recorded, its cache entry written;
     // an error fails the stage (a declared output that is missing).
