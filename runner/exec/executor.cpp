@@ -1,5 +1,5 @@
-// exec::Executor: stage processes under the stage shim (through its fork server, or one shim
-// started per stage), spawned with Boost.Process v1 and driven by Boost.Asio on one thread.
+// exec::Executor: stage processes under the stage shim (in the lanes of its fork server, or one
+// shim started per stage), spawned with Boost.Process v1 and driven by Boost.Asio on one thread.
 //
 // Boost.Process 1.74 is used for what it does right (fork, execve, and reporting a failed
 // execve back through its CLOEXEC pipe); descriptors, stdin, the working directory and process
@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 // GCC 12 reports a false -Wnull-dereference inside asio's scheduler (thread_info is never null
 // there); keep it from failing -Werror builds.
 #pragma GCC diagnostic push
@@ -73,6 +72,9 @@ constexpr std::size_t k_read_size = 64 * 1024;
 // Exit status of the forked child when our setup between fork and exec failed; the shim never
 // ran, so there is no status file and the outcome says so.
 constexpr int k_exit_child_setup = 124;
+
+// The slice the loop's thread asks for (ExecutorOptions::short_slices): the kernel's minimum.
+constexpr std::chrono::nanoseconds k_loop_slice{100'000};
 
 // Sets up the forked child before it executes the shim: its own process group (so the stage is
 // a group the executor can kill as a last resort from the moment start() returns), stdin from
@@ -279,15 +281,23 @@ private:
         bool killed = false;     // the last resort (SIGKILL to the group) was needed
         bool drain_cut = false;  // pipes were closed without EOF
         std::filesystem::path status_file;
-        bool via_server = false;  // started by the fork server: no pid of ours, status by pipe
-        std::optional<asio::posix::stream_descriptor> status;
-        std::string status_text;
-        std::array<char, 512> status_buffer{};
+        bool via_server = false;           // run by a lane of the fork server: no pid of ours
+        std::uint64_t lane = 0;            // which lane
+        std::optional<ShimStatus> status;  // what the lane reported
         std::string program;
         std::filesystem::path cwd;
         std::optional<std::string> start_failure;
     };
     using ProcPtr = std::shared_ptr<Proc>;
+
+    // A lane of the fork server: our end of its socket, and the stage it runs (none: idle).
+    struct Lane {
+        std::uint64_t id = 0;
+        std::optional<asio::posix::stream_descriptor> socket;
+        ProcPtr stage;
+        std::unique_ptr<char[]> buffer;  // one datagram: k_max_output_datagram
+    };
+    using LanePtr = std::shared_ptr<Lane>;
 
     // Wraps a completion handler so that it does nothing once the executor is gone: with a
     // shared io_context, cancelled handlers still run after the destructor.
@@ -301,6 +311,7 @@ private:
     }
 
     void set_up() {
+        if (options_.short_slices) scheduling_ = platform::ask_for_short_slices(k_loop_slice);
         util::UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
         if (!null_fd) {
             setup_error_ = std::string("cannot open /dev/null: ") + std::strerror(errno);
@@ -354,7 +365,7 @@ private:
         for (const auto& [name, value] : spec.env) {
             if (!valid_env_name(name)) return "invalid environment variable name '" + name + "'";
         }
-        if (options_.fork_server && spawn_through_server(proc, spec)) {
+        if (options_.fork_server && spawn_in_lane(proc, spec)) {
             arm_timeout(proc, spec.timeout);
             return {};
         }
@@ -410,7 +421,7 @@ private:
             }));
     }
 
-    // ---- the fork server (shim_protocol.hpp): one exec per stage instead of two ----
+    // ---- the fork server and its lanes (shim_protocol.hpp) ----
 
     bool start_server() {
         server_tried_ = true;
@@ -418,11 +429,6 @@ private:
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return false;
         util::UniqueFd mine(pair[0]);
         util::UniqueFd theirs(pair[1]);
-        // Room for the largest request (root may exceed net.core.wmem_max, others are capped).
-        int size = static_cast<int>(shim::k_max_request + 64 * 1024);
-        if (::setsockopt(mine.get(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
-            ::setsockopt(mine.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-        }
         std::error_code ec;
         std::vector<std::string> args{std::string(shim::k_opt_serve),
                                       std::string(shim::k_opt_parent_pid),
@@ -436,48 +442,144 @@ private:
         return true;
     }
 
-    // Sends the stage to the fork server; false when it must be started the classic way (no
-    // server, or a request too large for it).
-    bool spawn_through_server(const ProcPtr& proc, const ProcessSpec& spec) {
+    // Runs the stage in a lane (an idle one, else a new one); false when it must be started
+    // the classic way (no server, or a request too large for a lane).
+    bool spawn_in_lane(const ProcPtr& proc, const ProcessSpec& spec) {
         if (!server_ && !server_tried_ && !start_server()) return false;
         if (!server_) return false;
-        std::string request = run_request(proc->id, spec, proc->cwd);
+        std::string request = run_request(proc->id, spec, proc->cwd, options_.drain_timeout);
         if (request.size() > shim::k_max_request) return false;
-        int out_fds[2];
-        int err_fds[2];
-        int status_fds[2];
-        if (::pipe2(out_fds, O_CLOEXEC) != 0) return false;
-        util::UniqueFd out_read(out_fds[0]);
-        util::UniqueFd out_write(out_fds[1]);
-        if (::pipe2(err_fds, O_CLOEXEC) != 0) return false;
-        util::UniqueFd err_read(err_fds[0]);
-        util::UniqueFd err_write(err_fds[1]);
-        if (::pipe2(status_fds, O_CLOEXEC) != 0) return false;
-        util::UniqueFd status_read(status_fds[0]);
-        util::UniqueFd status_write(status_fds[1]);
-        int fds[3] = {out_write.get(), err_write.get(), status_write.get()};
-        if (!send_to_server(request, fds, 3)) return false;
-        // The stage's shim has its copies now; ours would keep EOF from coming.
-        out_write.reset();
-        err_write.reset();
-        status_write.reset();
-
+        LanePtr lane = send_to_a_lane(request);
+        if (!lane) return false;
+        lane->stage = proc;
         proc->via_server = true;
-        proc->out.emplace(io_, out_read.release());
-        proc->err.emplace(io_, err_read.release());
-        proc->status.emplace(io_, status_read.release());
-        proc->out_buffer = take_buffer();
-        proc->err_buffer = take_buffer();
-        proc->out_open = true;
-        proc->err_open = true;
-        read_output(proc, Stream::out);
-        read_output(proc, Stream::err);
-        read_status(proc);
+        proc->lane = lane->id;
         return true;
     }
 
+    // Sends a "run" to an idle lane, or to a new one when none is idle or the idle one turns
+    // out to be gone; the lane it went to, or null.
+    LanePtr send_to_a_lane(const std::string& request) {
+        for (;;) {
+            LanePtr lane = idle_lane();
+            bool fresh = !lane;
+            if (fresh) lane = new_lane();
+            if (!lane) return nullptr;
+            if (send_datagram(lane->socket->native_handle(), request, nullptr, 0)) return lane;
+            close_lane(lane);
+            if (fresh) return nullptr;
+        }
+    }
+
+    LanePtr idle_lane() const {
+        for (const LanePtr& lane : lanes_) {
+            if (!lane->stage) return lane;
+        }
+        return nullptr;
+    }
+
+    // Asks the server to fork a lane on a new socket pair.
+    LanePtr new_lane() {
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return nullptr;
+        util::UniqueFd mine(pair[0]);
+        util::UniqueFd theirs(pair[1]);
+        // Room for the largest request (root may exceed net.core.wmem_max, others are capped).
+        int size = static_cast<int>(shim::k_max_request + 64 * 1024);
+        if (::setsockopt(mine.get(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
+            ::setsockopt(mine.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+        }
+        auto lane = std::make_shared<Lane>();
+        lane->id = next_lane_id_++;
+        std::string request = two_fields(shim::k_request_lane, lane->id);
+        int fd = theirs.get();
+        if (!send_to_server(request, &fd, 1)) return nullptr;
+        lane->socket.emplace(io_, mine.release());
+        lane->buffer = std::make_unique_for_overwrite<char[]>(shim::k_max_output_datagram);
+        lanes_.push_back(lane);
+        read_lane(lane);
+        return lane;
+    }
+
+    // Each read of the lane's (SOCK_SEQPACKET) socket is one datagram: a chunk of the stage's
+    // output, or its status, which comes last; EOF means the lane is gone (then its stage, if
+    // any, ended without a status).
+    void read_lane(const LanePtr& lane) {
+        lane->socket->async_read_some(
+            asio::buffer(lane->buffer.get(), shim::k_max_output_datagram),
+            guarded([this, lane](const boost::system::error_code& error, std::size_t size) {
+                if (!lane->socket) return;  // closed
+                if (error) return close_lane(lane);
+                take_datagram(lane, std::string_view(lane->buffer.get(), size));
+            }));
+    }
+
+    void take_datagram(const LanePtr& lane, std::string_view datagram) {
+        auto nul = datagram.find('\0');
+        std::string_view kind = datagram.substr(0, nul);
+        std::string_view payload =
+            nul == std::string_view::npos ? std::string_view() : datagram.substr(nul + 1);
+        if (kind != shim::k_datagram_status) {
+            const ProcPtr& stage = lane->stage;
+            bool out = kind == shim::k_datagram_out;
+            if (stage && stage->on_output && !stage->delivered &&
+                (out || kind == shim::k_datagram_err)) {
+                stage->on_output(out ? Stream::out : Stream::err, payload);
+            }
+            read_lane(lane);
+            return;
+        }
+        ProcPtr stage = std::move(lane->stage);
+        lane->stage = nullptr;
+        std::optional<ShimStatus> status = parse_shim_status(payload);
+        if (status && !status->lane_ends) {
+            read_lane(lane);
+        } else {
+            close_lane(lane);
+        }
+        if (!stage || stage->reaped) return;
+        stage->drain_cut = status && status->output_cut;
+        stage->status = std::move(status);
+        stage_ended(stage);
+    }
+
+    // By value: `lane` may be an element of lanes_, which this erases.
+    void close_lane(LanePtr lane) {
+        boost::system::error_code ignored;
+        if (lane->socket) lane->socket->close(ignored);
+        lane->socket.reset();
+        std::erase(lanes_, lane);
+        // A stage still in it ended without a status (read_lane, or the server died).
+        if (ProcPtr stage = std::move(lane->stage); stage && !stage->reaped) stage_ended(stage);
+    }
+
+    // The stage's shim (or lane) is done with it: what remains is draining its output.
+    void stage_ended(const ProcPtr& proc) {
+        proc->reaped = true;
+        proc->ended = Clock::now();
+        if (proc->timeout_timer) proc->timeout_timer->cancel();
+        if (proc->kill_timer) proc->kill_timer->cancel();
+        maybe_finish(proc);
+    }
+
+    LanePtr lane_of(const Proc& proc) const {
+        for (const LanePtr& lane : lanes_) {
+            if (lane->id == proc.lane) return lane;
+        }
+        return nullptr;
+    }
+
+    static std::string two_fields(std::string_view verb, std::uint64_t id) {
+        std::string request;
+        request.append(verb);
+        request.push_back('\0');
+        request.append(std::to_string(id));
+        request.push_back('\0');
+        return request;
+    }
+
     static std::string run_request(ProcessId id, const ProcessSpec& spec,
-                                   const std::filesystem::path& cwd) {
+                                   const std::filesystem::path& cwd, Millis drain) {
         std::string request;
         auto field = [&request](std::string_view text) {
             request.append(text);
@@ -486,6 +588,7 @@ private:
         field(shim::k_request_run);
         field(std::to_string(id));
         field(std::to_string(std::max(spec.grace, Millis{0}).count()));
+        field(std::to_string(std::max(drain, Millis{0}).count()));
         field(cwd.string());
         field(std::to_string(spec.argv.size()));
         for (const auto& arg : spec.argv) field(arg);
@@ -511,13 +614,13 @@ private:
         return request;
     }
 
-    bool send_to_server(const std::string& request, const int* fds, int fd_count) {
-        if (!server_) return false;
-        iovec vector{const_cast<char*>(request.data()), request.size()};
+    // Never blocks the loop on a peer, never dies of SIGPIPE if it is gone.
+    static bool send_datagram(int socket, const std::string& data, const int* fds, int fd_count) {
+        iovec vector{const_cast<char*>(data.data()), data.size()};
         msghdr message{};
         message.msg_iov = &vector;
         message.msg_iovlen = 1;
-        alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))] = {};
+        alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
         if (fd_count > 0) {
             message.msg_control = control;
             message.msg_controllen = CMSG_SPACE(sizeof(int) * static_cast<std::size_t>(fd_count));
@@ -527,47 +630,32 @@ private:
             header->cmsg_len = CMSG_LEN(sizeof(int) * static_cast<std::size_t>(fd_count));
             std::memcpy(CMSG_DATA(header), fds, sizeof(int) * static_cast<std::size_t>(fd_count));
         }
-        // Never block the loop on the server, never die of SIGPIPE if it is gone.
         ssize_t sent;
         do {
-            sent = ::sendmsg(server_.get(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+            sent = ::sendmsg(socket, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
         } while (sent < 0 && errno == EINTR);
-        if (sent >= 0) return true;
+        return sent >= 0;
+    }
+
+    bool send_to_server(const std::string& request, const int* fds, int fd_count) {
+        if (!server_) return false;
+        if (send_datagram(server_.get(), request, fds, fd_count)) return true;
         if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) server_.reset();
-        return false;  // EAGAIN, EMSGSIZE: this stage goes the classic way
+        return false;  // EAGAIN: this stage goes the classic way
     }
 
-    void send_signal_request(std::string_view verb, ProcessId id) {
-        std::string request;
-        request.append(verb);
-        request.push_back('\0');
-        request.append(std::to_string(id));
-        request.push_back('\0');
-        // A lost request only matters if the server is gone, and then PR_SET_PDEATHSIG has
-        // already told every stage's shim to end its tree.
-        (void)send_to_server(request, nullptr, 0);
+    // "term" to the stage's lane. A lost request only matters if the lane is gone, and then its
+    // stage is over too.
+    void send_term(const Proc& proc) {
+        LanePtr lane = lane_of(proc);
+        if (!lane || !lane->socket) return;
+        (void)send_datagram(lane->socket->native_handle(),
+                            two_fields(shim::k_request_term, proc.id), nullptr, 0);
     }
 
-    void read_status(const ProcPtr& proc) {
-        if (!proc->status) return;
-        proc->status->async_read_some(
-            asio::buffer(proc->status_buffer),
-            guarded([this, proc](const boost::system::error_code& error, std::size_t size) {
-                proc->status_text.append(proc->status_buffer.data(), size);
-                if (!error) {
-                    read_status(proc);
-                    return;
-                }
-                // EOF: the stage's shim is gone, which is what its exit means here.
-                boost::system::error_code ignored;
-                proc->status->close(ignored);
-                if (proc->reaped) return;
-                proc->reaped = true;
-                proc->ended = Clock::now();
-                if (proc->timeout_timer) proc->timeout_timer->cancel();
-                if (proc->kill_timer) proc->kill_timer->cancel();
-                maybe_finish(proc);
-            }));
+    // The last resort, through the lane's parent (the server), which can kill it safely.
+    void send_kill(const Proc& proc) {
+        (void)send_to_server(two_fields(shim::k_request_kill, proc.lane), nullptr, 0);
     }
 
     void fail_start(const ProcPtr& proc, std::string message) {
@@ -642,9 +730,15 @@ private:
             int status = 0;
             pid_t pid = ::waitpid(server_pid_, &status, WNOHANG);
             if (pid == server_pid_ || (pid < 0 && errno == ECHILD)) {
-                // Stages it started end through PDEATHSIG; new ones take the classic way.
+                // Its lanes end through PDEATHSIG (a busy one after reporting its stage); new
+                // stages take the classic way.
                 server_pid_ = -1;
                 server_.reset();
+                std::vector<LanePtr> idle;
+                for (const LanePtr& lane : lanes_) {
+                    if (!lane->stage) idle.push_back(lane);
+                }
+                for (const LanePtr& lane : idle) close_lane(lane);
             }
         }
         std::vector<ProcPtr> ended;
@@ -682,16 +776,19 @@ private:
         if (!proc->via_server && proc->pid <= 0) return;
         proc->terminating = true;
         if (proc->via_server) {
-            send_signal_request(shim::k_request_term, proc->id);
+            send_term(*proc);
         } else {
             ::kill(proc->pid, SIGTERM);
         }
         proc->kill_timer.emplace(io_);
-        proc->kill_timer->expires_after(proc->grace + options_.kill_margin);
+        // A lane reports only once the stage's output is drained, which may take drain_timeout
+        // after the tree is gone.
+        proc->kill_timer->expires_after(proc->grace + options_.kill_margin +
+                                        (proc->via_server ? options_.drain_timeout : Millis{0}));
         proc->kill_timer->async_wait(guarded([this, proc](const boost::system::error_code& error) {
             if (error || proc->reaped) return;
             if (proc->via_server) {
-                send_signal_request(shim::k_request_kill, proc->id);
+                send_kill(*proc);
                 proc->killed = true;
             } else {
                 kill_hard(*proc);
@@ -758,14 +855,13 @@ private:
         outcome.duration = std::chrono::duration_cast<Millis>(proc.ended - proc.started);
         outcome.timed_out = proc.timed_out;
         outcome.cancelled = proc.cancelled;
-        std::string text;
+        std::optional<ShimStatus> status;
         if (proc.via_server) {
-            text = std::move(proc.status_text);
+            status = std::move(proc.status);
         } else {
-            text = read_small_file(proc.status_file);
+            status = parse_shim_status(read_small_file(proc.status_file));
             ::unlink(proc.status_file.c_str());
         }
-        auto status = parse_shim_status(text);
         std::string why;
         if (status) {
             outcome.max_rss_kb = status->max_rss_kb;
@@ -793,10 +889,10 @@ private:
         } else {
             // The shim died without reporting: our last-resort SIGKILL, the OOM killer, or a
             // setup failure before it ran.
-            ::unlink((proc.status_file.string() + ".tmp").c_str());
+            if (!proc.via_server) ::unlink((proc.status_file.string() + ".tmp").c_str());
         }
         if (!status && proc.via_server) {
-            // No wait status either: the fork server reaped the stage's shim.
+            // No wait status either: the fork server reaped the lane.
             if (proc.killed) {
                 outcome.signal = SIGKILL;
                 why = "the stage shim was killed by SIGKILL after it did not end the stage in time";
@@ -860,7 +956,6 @@ private:
             boost::system::error_code ignored;
             if (proc->out) proc->out->close(ignored);
             if (proc->err) proc->err->close(ignored);
-            if (proc->status) proc->status->close(ignored);
             if (proc->timeout_timer) proc->timeout_timer->cancel();
             if (proc->kill_timer) proc->kill_timer->cancel();
             if (proc->drain_timer) proc->drain_timer->cancel();
@@ -883,6 +978,7 @@ private:
             std::error_code ec;
             std::filesystem::remove_all(status_dir_, ec);
         }
+        if (scheduling_) platform::restore_scheduling(*scheduling_);
     }
 
     // The destructor's way of ending stages: SIGTERM now, SIGKILL once the grace is over, and
@@ -894,19 +990,27 @@ private:
             if (proc->reaped || proc->start_failure) continue;
             longest_grace = std::max(longest_grace, proc->grace);
             if (proc->via_server) {
-                if (!proc->terminating) send_signal_request(shim::k_request_term, proc->id);
+                if (!proc->terminating) send_term(*proc);
                 continue;
             }
             if (proc->pid <= 0) continue;
             if (!proc->terminating) ::kill(proc->pid, SIGTERM);
             waiting.push_back(proc->pid);
         }
-        // Closing the socket tells the server to end whatever still runs and exit once its
-        // stages are gone; waiting for it is waiting for them.
+        // Closing the sockets tells the lanes and the server to end whatever still runs and exit;
+        // the server exits once its lanes are gone, so waiting for it is waiting for them.
+        for (const LanePtr& lane : lanes_) {
+            boost::system::error_code ignored;
+            if (lane->socket) lane->socket->close(ignored);
+            lane->socket.reset();
+            lane->stage.reset();
+        }
+        lanes_.clear();
         server_.reset();
         if (server_pid_ > 0) waiting.push_back(server_pid_);
         const auto deadline = Clock::now() + longest_grace + options_.kill_margin;
         bool killed = false;
+        long pause_ns = 50'000;
         while (!waiting.empty()) {
             std::erase_if(waiting, [](pid_t pid) {
                 int status = 0;
@@ -922,10 +1026,12 @@ private:
                 }
                 killed = true;
             }
-            // Only reached when stages are still running at destruction, never on the normal
-            // path: a short poll keeps this independent of the (possibly shared) io_context.
-            timespec pause{0, 2'000'000};
+            // A poll keeps this independent of the (possibly shared) io_context. At the end of
+            // every run the server and its idle lanes exit within a millisecond, so the first
+            // pauses are short; stages still running take longer.
+            timespec pause{0, pause_ns};
             ::nanosleep(&pause, nullptr);
+            pause_ns = std::min(pause_ns * 2, 2'000'000L);
         }
         server_pid_ = -1;
         for (auto& [id, proc] : procs_) proc->reaped = true;
@@ -940,6 +1046,10 @@ private:
     std::optional<std::string> setup_error_;
     util::UniqueFd dev_null_;  // read-write: stdin of stages, stdout/stderr of the server
     util::UniqueFd server_;    // our end of the fork server's socket; empty when none
+    // This thread's scheduling before the executor asked for short slices (none: unchanged).
+    std::optional<platform::Scheduling> scheduling_;
+    std::vector<LanePtr> lanes_;  // at most as many as stages ever ran at once
+    std::uint64_t next_lane_id_ = 1;
     pid_t server_pid_ = -1;
     bool server_tried_ = false;
     asio::signal_set child_signals_;

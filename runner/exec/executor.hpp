@@ -3,15 +3,21 @@
 // cancellation on one single-threaded boost::asio::io_context.
 //
 // Two ways to start a stage, same behaviour:
-//  - fork server (default): one `sluice-shim --serve`, started with Boost.Process on the first
-//    start(), forks a shim per stage without exec; the stage's end is EOF on a status pipe.
-//    Half the process starts per stage, which is what keeps a no-op stage near ninja's cost.
+//  - lanes (default): one `sluice-shim --serve`, started with Boost.Process on the first
+//    start(), forks long-lived lanes (as many as stages ever ran at once); a stage goes to an
+//    idle lane as one datagram on that lane's socket, and its output and then its status come
+//    back on the same socket. No process is started per stage but the command itself, and the
+//    runner handles one descriptor per lane instead of pipes per stage, which is what keeps a
+//    no-op stage near ninja's cost.
 //  - shim per stage (fallback, or fork_server = false): Boost.Process starts sluice-shim for
-//    the stage; its end is found with SIGCHLD + waitpid(pid, WNOHANG), its status in a file.
+//    the stage; its end is found with SIGCHLD + waitpid(pid, WNOHANG), its status in a file,
+//    its output read from pipes.
 //
-// Threading: every member function must be called from one thread, the one that drives the
-// loop through wait_until()/poll(). That thread must stay alive while stages run: the shim's
-// PR_SET_PDEATHSIG fires when the *thread* that forked it ends, not only the process.
+// Threading: every member function, constructor and destructor included, must be called from
+// one thread, the one that drives the loop through wait_until()/poll(). That thread must stay
+// alive while stages run: the shim's PR_SET_PDEATHSIG fires when the *thread* that forked it
+// ends, not only the process. By default the executor asks the scheduler for short slices for
+// that thread while it exists (ExecutorOptions::short_slices).
 // The executor reaps only its own children (waitpid on their pids); nothing else in the runner
 // may call waitpid(-1) or set SIGCHLD to SIG_IGN, or it would steal the shims' exit statuses.
 #pragma once
@@ -50,12 +56,18 @@ struct ExecutorOptions {
     // After a shim was told to end its tree (timeout, cancel), how long past the stage's grace
     // to wait before SIGKILLing the shim's process group as a last resort.
     Millis kill_margin{2000};
-    // Run stages through one long-lived shim that forks a shim per stage (no exec), instead
-    // of starting the shim program for each stage: half the process starts per stage. A stage
-    // falls back to its own shim when the server is unavailable. See shim_protocol.hpp.
+    // Run stages in the lanes of one long-lived fork server instead of starting the shim
+    // program for each stage. A stage falls back to its own shim when the server is
+    // unavailable or its request too large. See shim_protocol.hpp.
     bool fork_server = true;
-    // After a shim exited, how long to wait for EOF on the output pipes. Only matters when a
-    // process escaped the shim (it was SIGKILLed) and still holds them open.
+    // Ask the scheduler for short slices for the thread that drives the loop (EEVDF, Linux
+    // 6.12+; given back by the destructor; threads and processes it creates get the default
+    // slice): its wake-ups for a stage's end then run at once instead of queueing behind a
+    // command that just started. Its CPU share is unchanged. See docs/benchmarks.md.
+    bool short_slices = true;
+    // After a stage's tree is gone, how long to wait for EOF on its output (in the runner for a
+    // shim of its own, in the lane otherwise). Only matters when a process escaped the tree
+    // (its shim was SIGKILLed, or it was handed the descriptors) and still holds them open.
     Millis drain_timeout{2000};
 };
 

@@ -366,6 +366,24 @@ TEST_P(ExecutorTest, StageStartsWithDefaultSignalHandling) {
     EXPECT_EQ(result.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
 }
 
+// The "se.slice" line of a /proc/.../sched file (the EEVDF slice, ns); 0 when there is none.
+long slice_in(const std::string& sched_text) {
+    auto at = sched_text.find("se.slice");
+    if (at == std::string::npos) return 0;
+    auto colon = sched_text.find(':', at);
+    return colon == std::string::npos ? 0 : std::atol(sched_text.c_str() + colon + 1);
+}
+
+// Short scheduler slices are for sluice's own processes (the loop's thread, the lanes); a
+// command runs with the default one.
+TEST_P(ExecutorTest, CommandsRunWithTheDefaultSchedulerSlice) {
+    long own = slice_in(sluice::testing::read_file("/proc/thread-self/sched"));
+    if (own != 100'000) GTEST_SKIP() << "no custom scheduler slices here (Linux 6.12+)";
+    auto result = run(executor_, shell("grep '^se.slice' /proc/$$/sched", dir_.path()));
+    EXPECT_EQ(result.outcome.exit_code, 0) << result.outcome.message << result.err;
+    EXPECT_GT(slice_in(result.out), own) << result.out;
+}
+
 TEST_P(ExecutorTest, HundredMegabytesOfOutputArriveWholeThroughTheLog) {
     if (!fork_server()) GTEST_SKIP() << "output is read the same way in both modes";
     // Each stream's bytes are copied to a file by tee as they are produced, so the file is the
@@ -655,6 +673,82 @@ TEST(ForkServerTest, StagesEndAndLaterOnesStillRunWhenTheServerDies) {
     EXPECT_EQ(outcome.signal, SIGTERM) << outcome.message;
     EXPECT_TRUE(process_gone(command));
     // The next stage takes the classic way.
+    auto next = run(executor, shell("echo still here", dir.path()));
+    EXPECT_EQ(next.out, "still here\n");
+    EXPECT_EQ(next.outcome.exit_code, 0) << next.outcome.message;
+}
+
+// Lanes (shim_protocol.hpp): stages run one after another in a long-lived process, which must
+// not carry anything of one stage over to the next.
+TEST(LaneTest, ConsecutiveStagesShareALaneButNothingElse) {
+    TempDir dir;
+    std::filesystem::create_directories(dir / "sub");
+    Executor executor(shim_path());
+    auto first =
+        shell("echo $PPID; cut -d' ' -f5 /proc/$$/stat; echo $$; pwd; echo ${SLUICE_A-unset}",
+              dir / "sub");
+    first.env.emplace_back("SLUICE_A", "1");
+    auto a = run(executor, first);
+    auto b = run(executor, shell("echo $PPID; cut -d' ' -f5 /proc/$$/stat; echo $$; pwd; "
+                                 "echo ${SLUICE_A-unset}",
+                                 dir.path()));
+    ASSERT_EQ(a.outcome.exit_code, 0) << a.outcome.message << a.err;
+    ASSERT_EQ(b.outcome.exit_code, 0) << b.outcome.message << b.err;
+    std::istringstream a_lines(a.out);
+    std::istringstream b_lines(b.out);
+    std::string a_lane, a_group, a_pid, a_dir, a_var, b_lane, b_group, b_pid, b_dir, b_var;
+    a_lines >> a_lane >> a_group >> a_pid >> a_dir >> a_var;
+    b_lines >> b_lane >> b_group >> b_pid >> b_dir >> b_var;
+    EXPECT_EQ(a_lane, b_lane) << "the second stage did not reuse the lane";
+    EXPECT_NE(std::atoi(a_lane.c_str()), ::getpid());
+    // Each command leads a process group of its own.
+    EXPECT_EQ(a_group, a_pid);
+    EXPECT_EQ(b_group, b_pid);
+    EXPECT_EQ(a_dir, (dir / "sub").string());
+    EXPECT_EQ(b_dir, dir.path().string());
+    EXPECT_EQ(a_var, "1");
+    EXPECT_EQ(b_var, "unset");
+}
+
+TEST(LaneTest, UsageIsPerStage) {
+    TempDir dir;
+    Executor executor(shim_path());
+    auto big = run(executor, shell("perl -e '$x = \"x\" x 110_000_000; $y = 0; "
+                                   "$y++ for 1..3_000_000'; echo $PPID",
+                                   dir.path()));
+    auto small = run(executor, shell("echo $PPID", dir.path()));
+    ASSERT_EQ(big.outcome.exit_code, 0) << big.err;
+    ASSERT_EQ(small.outcome.exit_code, 0) << small.err;
+    EXPECT_EQ(big.out, small.out) << "the second stage did not reuse the lane";
+    EXPECT_GE(big.outcome.max_rss_kb, 100000);
+    EXPECT_GT(small.outcome.max_rss_kb, 0);
+    EXPECT_LT(small.outcome.max_rss_kb, 50000);
+    EXPECT_LT(small.outcome.user_seconds + small.outcome.system_seconds,
+              big.outcome.user_seconds + big.outcome.system_seconds);
+}
+
+TEST(LaneTest, ALaneKilledMidStageFailsOnlyThatStage) {
+    TempDir dir;
+    Executor executor(shim_path());
+    auto spec = shell("echo $$ > pidfile; exec sleep 300", dir.path());
+    int exits = 0;
+    ProcessOutcome outcome;
+    executor.start(spec, nullptr, [&](ProcessId, const ProcessOutcome& o) {
+        outcome = o;
+        ++exits;
+    });
+    pid_t command = wait_for_pid(executor, dir / "pidfile");
+    ASSERT_GT(command, 0);
+    pid_t lane = parent_of(command);
+    ASSERT_GT(lane, 1);
+    ASSERT_NE(lane, ::getpid());
+    ::kill(lane, SIGKILL);
+    const auto deadline = Clock::now() + 10s;
+    while (exits == 0 && Clock::now() < deadline) executor.wait_until(deadline);
+    ASSERT_EQ(exits, 1);
+    EXPECT_FALSE(outcome.ok());
+    EXPECT_NE(outcome.message.find("shim"), std::string::npos) << outcome.message;
+    EXPECT_TRUE(wait_dead(command, 5s));
     auto next = run(executor, shell("echo still here", dir.path()));
     EXPECT_EQ(next.out, "still here\n");
     EXPECT_EQ(next.outcome.exit_code, 0) << next.outcome.message;

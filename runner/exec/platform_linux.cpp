@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,6 +57,26 @@ bool mark_cloexec_from(int first) noexcept {
         return true;
     }
     return mark_from_proc(first);  // kernels before 5.11
+}
+
+std::optional<Scheduling> ask_for_short_slices(std::chrono::nanoseconds slice) noexcept {
+    constexpr std::uint64_t k_reset_on_fork = 0x01;  // SCHED_FLAG_RESET_ON_FORK
+    Scheduling current;
+    if (::syscall(SYS_sched_getattr, 0, &current, sizeof current, 0) != 0) return std::nullopt;
+    // Resetting on fork would also reset a negative nice: such a thread is left alone.
+    if ((current.policy != SCHED_OTHER && current.policy != SCHED_BATCH) || current.nice < 0) {
+        return std::nullopt;
+    }
+    current.size = sizeof current;
+    Scheduling shorter = current;
+    shorter.flags = k_reset_on_fork;
+    shorter.runtime = static_cast<std::uint64_t>(slice.count());
+    if (::syscall(SYS_sched_setattr, 0, &shorter, 0) != 0) return std::nullopt;
+    return current;
+}
+
+void restore_scheduling(const Scheduling& scheduling) noexcept {
+    ::syscall(SYS_sched_setattr, 0, &scheduling, 0);
 }
 
 util::Result<std::filesystem::path> current_executable() {

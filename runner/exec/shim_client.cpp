@@ -105,6 +105,10 @@ std::optional<ShimStatus> parse_shim_status(std::string_view text) {
             status.user_us = number;
         } else if (key == shim::k_key_system_us) {
             status.system_us = number;
+        } else if (key == shim::k_key_output_cut) {
+            status.output_cut = number != 0;
+        } else if (key == shim::k_key_lane_ends) {
+            status.lane_ends = number != 0;
         }
     }
     if (!complete) return std::nullopt;

@@ -33,9 +33,11 @@ struct ShimStatus {
     long max_rss_kb = 0;
     std::int64_t user_us = 0;
     std::int64_t system_us = 0;
+    bool output_cut = false;  // the lane stopped reading output a process that escaped held
+    bool lane_ends = false;   // the lane that sent it takes no more stages
 };
 
-// nullopt when text is not a complete status file (wrong format, or no final "end" line).
+// nullopt when text is not a complete status (wrong format, or no final "end" line).
 std::optional<ShimStatus> parse_shim_status(std::string_view text);
 
 }  // namespace sluice::exec
