@@ -6,10 +6,12 @@
 #include <sstream>
 
 #include "runner/pipeline/loader.hpp"
+#include "runner/pipeline/pipeline_memo.hpp"
 
 namespace sluice::cli {
 
-std::optional<LoadedPipeline> load_for_cli(const std::string& file) {
+std::optional<LoadedPipeline> load_for_cli(const std::string& file,
+                                           const std::filesystem::path& memo_dir) {
     std::filesystem::path path = file.empty() ? "sluice.yml" : file;
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) path /= "sluice.yml";
@@ -23,7 +25,9 @@ std::optional<LoadedPipeline> load_for_cli(const std::string& file) {
     }
     std::stringstream text;
     text << in.rdbuf();
-    auto loaded = pipeline::load_pipeline_string(text.str(), path.string());
+    auto loaded = memo_dir.empty()
+                      ? pipeline::load_pipeline_string(text.str(), path.string())
+                      : pipeline::load_pipeline_remembered(text.str(), path.string(), memo_dir);
     if (!loaded) {
         for (const auto& error : loaded.error()) std::cerr << error.to_string() << "\n";
         std::cerr << loaded.error().size() << (loaded.error().size() == 1 ? " error" : " errors")

@@ -17,6 +17,9 @@ struct LoadedPipeline {
 
 // FILE may be a file or a directory holding sluice.yml (default: ./sluice.yml). Every
 // error is printed to stderr as FILE:LINE:COL: message; nullopt then (exit status 2).
-std::optional<LoadedPipeline> load_for_cli(const std::string& file);
+// With `memo_dir`, a pipeline read before from the same text comes back from there
+// (pipeline/pipeline_memo.hpp).
+std::optional<LoadedPipeline> load_for_cli(const std::string& file,
+                                           const std::filesystem::path& memo_dir = {});
 
 }  // namespace sluice::cli

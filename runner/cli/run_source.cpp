@@ -10,10 +10,16 @@
 #include "runner/util/clock.hpp"
 #include "runner/git/revision.hpp"
 #include "runner/pipeline/loader.hpp"
+#include "runner/pipeline/pipeline_memo.hpp"
 
 namespace sluice::cli {
 
 namespace {
+
+// Where validated pipelines are remembered between runs.
+std::filesystem::path pipeline_memo_dir(const engine::StateDir& state) {
+    return state.cache_dir() / "pipelines";
+}
 
 util::Error pipeline_errors(const util::Errors& errors, const std::string& where) {
     for (const auto& e : errors) std::cerr << e.to_string() << "\n";
@@ -100,7 +106,7 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
             return util::fail(util::ErrorCode::bad_input, options.repo + " has no " + rel +
                                                               " at commit " + commit->short_sha);
         }
-        auto loaded = pipeline::load_pipeline_string(**text, rel);
+        auto loaded = pipeline::load_pipeline_remembered(**text, rel, pipeline_memo_dir(src.session.state));
         if (!loaded) return std::unexpected(pipeline_errors(loaded.error(), rel));
         src.pipeline = std::move(*loaded);
         src.yaml = std::move(**text);
@@ -122,7 +128,10 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
             return util::fail(util::ErrorCode::bad_input,
                               project_dir.string() + " is not in a git repository: --commit needs one");
         }
-        auto loaded = load_for_cli(file.string());
+        // The store is opened only for a valid pipeline: a bad one records nothing.
+        auto state = open_state(global, project_dir);
+        if (!state) return std::unexpected(state.error());
+        auto loaded = load_for_cli(file.string(), pipeline_memo_dir(*state));
         if (!loaded) return util::fail(util::ErrorCode::bad_input, "the pipeline has errors");
         auto session = open_session(global, project_dir);
         if (!session) return std::unexpected(session.error());
@@ -160,7 +169,7 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
                           rel + " does not exist at commit " + commit->short_sha +
                               " (commit it, or run the working tree with --worktree)");
     }
-    auto loaded = pipeline::load_pipeline_string(**text, file.string());
+    auto loaded = pipeline::load_pipeline_remembered(**text, file.string(), pipeline_memo_dir(src.session.state));
     if (!loaded) return std::unexpected(pipeline_errors(loaded.error(), file.string()));
     src.pipeline = std::move(*loaded);
     src.yaml = std::move(**text);

@@ -9,15 +9,20 @@
 
 namespace sluice::cli {
 
-util::Result<Session> open_session(const GlobalOptions& options,
-                                   const std::filesystem::path& project_dir) {
+util::Result<engine::StateDir> open_state(const GlobalOptions& options,
+                                          const std::filesystem::path& project_dir) {
     std::optional<std::filesystem::path> explicit_dir;
     if (!options.state.empty()) explicit_dir = options.state;
     std::optional<std::filesystem::path> env_dir;
     if (const char* home = std::getenv("SLUICE_HOME"); home != nullptr && *home != '\0') {
         env_dir = home;
     }
-    auto state = engine::open_state_dir(explicit_dir, env_dir, project_dir);
+    return engine::open_state_dir(explicit_dir, env_dir, project_dir);
+}
+
+util::Result<Session> open_session(const GlobalOptions& options,
+                                   const std::filesystem::path& project_dir) {
+    auto state = open_state(options, project_dir);
     if (!state) return std::unexpected(state.error());
     auto store = store::Store::open(state->database());
     if (!store) return std::unexpected(store.error());

@@ -22,6 +22,12 @@ struct Session {
     store::Store store;
 };
 
+// The state directory (--state, SLUICE_HOME, or the project's .sluice/), created when
+// missing, without opening the run store.
+util::Result<engine::StateDir> open_state(const GlobalOptions& options,
+                                          const std::filesystem::path& project_dir);
+
+// The state directory and its run store; marks runs whose runner died as interrupted.
 util::Result<Session> open_session(const GlobalOptions& options,
                                    const std::filesystem::path& project_dir);
 
