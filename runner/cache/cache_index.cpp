@@ -52,6 +52,12 @@ constexpr const char* k_entry_rows =
     "SELECT e.key, e.pipeline, e.stage, e.run_id, e.created_ms, e.used_ms, e.stage_outputs, "
     "e.metrics, e.inputs, p.path, p.type, p.digest, p.size, p.executable, p.target "
     "FROM entries e LEFT JOIN entry_paths p ON p.key = e.key ";
+// The same without what went into the key (large: a digest per input file), for a
+// lookup by key, which only restores: the entry's `inputs` is then `{}`.
+constexpr const char* k_entry_rows_to_restore =
+    "SELECT e.key, e.pipeline, e.stage, e.run_id, e.created_ms, e.used_ms, e.stage_outputs, "
+    "e.metrics, '{}', p.path, p.type, p.digest, p.size, p.executable, p.target "
+    "FROM entries e LEFT JOIN entry_paths p ON p.key = e.key ";
 constexpr const char* k_newest_use_first = "e.used_ms DESC, e.created_ms DESC, e.rowid DESC";
 
 std::string json_text(const nlohmann::json& value) {
@@ -153,7 +159,8 @@ CacheIndex::~CacheIndex() = default;
 
 util::Result<std::optional<CacheEntry>> CacheIndex::find(const std::string& key) {
     std::lock_guard lock(impl_->mutex);
-    auto query = impl_->db.prepare(std::string(k_entry_rows) + "WHERE e.key = ? ORDER BY p.path");
+    auto query =
+        impl_->db.prepare(std::string(k_entry_rows_to_restore) + "WHERE e.key = ? ORDER BY p.path");
     if (!query) return impl_->error(query.error());
     query->bind_text(1, key);
     return impl_->one_entry(*query);
@@ -227,10 +234,11 @@ util::Status CacheIndex::touch(std::span<const std::string> keys, std::int64_t n
     auto txn = sqlite::Transaction::begin(impl_->db);
     if (!txn) return impl_->error(txn.error());
     for (const auto& key : keys) {
-        auto stmt = impl_->db.prepare("UPDATE entries SET used_ms = max(used_ms, ?) WHERE key = ?");
+        auto stmt = impl_->db.prepare("UPDATE entries SET used_ms = ?1 WHERE key = ?2 AND used_ms < ?3");
         if (!stmt) return impl_->error(stmt.error());
         stmt->bind_int(1, now_ms);
         stmt->bind_text(2, key);
+        stmt->bind_int(3, now_ms - k_touch_resolution_ms);
         if (auto done = stmt->run(); !done) return impl_->error(done.error());
     }
     if (auto done = txn->commit(); !done) return impl_->error(done.error());

@@ -46,7 +46,8 @@ class CacheIndex {
     CacheIndex& operator=(const CacheIndex&) = delete;
     ~CacheIndex();
 
-    // nullopt when no entry has that key.
+    // nullopt when no entry has that key. What went into the key is left out (`inputs`
+    // is `{}`): latest() and entries() have it.
     util::Result<std::optional<CacheEntry>> find(const std::string& key);
 
     // Adds the entry, replacing one with the same key. ErrorCode::bad_input for a key
@@ -56,8 +57,11 @@ class CacheIndex {
     // Marks the entry used at now_ms (it never moves back); a key that is not there
     // (a gc removed it meanwhile) is left alone.
     util::Status touch(const std::string& key, std::int64_t now_ms);
-    // The same for many entries in one transaction (a run's hits, at its end).
+    // The same for many entries in one transaction (a run's hits, at its end), except
+    // that an entry already used within k_touch_resolution_ms before now_ms is left as
+    // it is: a run that only re-uses what the previous one used writes nothing.
     util::Status touch(std::span<const std::string> keys, std::int64_t now_ms);
+    static constexpr std::int64_t k_touch_resolution_ms = 60'000;
 
     // The most recently used entry of that stage (to say which input changed).
     util::Result<std::optional<CacheEntry>> latest(const std::string& pipeline,
