@@ -8,6 +8,16 @@
 namespace sluice::git {
 
 std::optional<std::filesystem::path> work_tree_root(const std::filesystem::path& dir) {
+    // A work tree has `.git` (a directory, or a file naming one) at its root. Without one
+    // in dir or above it there is no work tree to find, and libgit2 need not start (its
+    // start reads the system's CA bundle: milliseconds).
+    bool any = false;
+    std::error_code ec;
+    for (auto d = std::filesystem::absolute(dir, ec); !ec && !any; d = d.parent_path()) {
+        any = std::filesystem::exists(d / ".git", ec);
+        if (d == d.parent_path()) break;
+    }
+    if (!any && !ec) return std::nullopt;
     ensure_initialized();
     git_repository* raw = nullptr;
     if (git_repository_open_ext(&raw, dir.c_str(), 0, nullptr) != 0) return std::nullopt;
