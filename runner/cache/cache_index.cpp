@@ -44,14 +44,26 @@ CREATE TABLE entry_paths (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<store::Migration, 1> k_migrations{{{1, k_schema_v1}}};
+// Version 2: what went into a key (a digest per input file: kilobytes) moves to a table of
+// its own, so marking an entry used rewrites a small row, not the whole record.
+constexpr const char* k_schema_v2 = R"sql(
+CREATE TABLE entry_inputs (
+    key    TEXT NOT NULL PRIMARY KEY REFERENCES entries(key) ON DELETE CASCADE,
+    inputs TEXT NOT NULL DEFAULT '{}'
+) WITHOUT ROWID;
+INSERT INTO entry_inputs (key, inputs) SELECT key, inputs FROM entries;
+UPDATE entries SET inputs = '{}';
+)sql";
+
+constexpr std::array<store::Migration, 2> k_migrations{{{1, k_schema_v1}, {2, k_schema_v2}}};
 
 // Entries joined with their paths (one row per path, or one with NULL paths for an
 // entry without any), so a read is one statement and one consistent snapshot.
 constexpr const char* k_entry_rows =
     "SELECT e.key, e.pipeline, e.stage, e.run_id, e.created_ms, e.used_ms, e.stage_outputs, "
-    "e.metrics, e.inputs, p.path, p.type, p.digest, p.size, p.executable, p.target "
-    "FROM entries e LEFT JOIN entry_paths p ON p.key = e.key ";
+    "e.metrics, coalesce(i.inputs, '{}'), p.path, p.type, p.digest, p.size, p.executable, "
+    "p.target FROM entries e LEFT JOIN entry_inputs i ON i.key = e.key "
+    "LEFT JOIN entry_paths p ON p.key = e.key ";
 // The same without what went into the key (large: a digest per input file), for a
 // lookup by key, which only restores: the entry's `inputs` is then `{}`.
 constexpr const char* k_entry_rows_to_restore =
@@ -135,7 +147,8 @@ struct CacheIndex::Impl {
 
     util::Status delete_entry(const std::string& key) {
         for (const char* sql :
-             {"DELETE FROM entry_paths WHERE key = ?", "DELETE FROM entries WHERE key = ?"}) {
+             {"DELETE FROM entry_paths WHERE key = ?", "DELETE FROM entry_inputs WHERE key = ?",
+              "DELETE FROM entries WHERE key = ?"}) {
             auto stmt = db.prepare(sql);
             if (!stmt) return error(stmt.error());
             stmt->bind_text(1, key);
@@ -184,7 +197,7 @@ util::Status CacheIndex::put(const CacheEntry& entry) {
     if (auto deleted = impl_->delete_entry(entry.key); !deleted) return deleted;
     auto insert = impl_->db.prepare(
         "INSERT INTO entries (key, pipeline, stage, run_id, created_ms, used_ms, stage_outputs, "
-        "metrics, inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     if (!insert) return impl_->error(insert.error());
     insert->bind_text(1, entry.key);
     insert->bind_text(2, entry.pipeline);
@@ -194,8 +207,12 @@ util::Status CacheIndex::put(const CacheEntry& entry) {
     insert->bind_int(6, entry.used_ms);
     insert->bind_text(7, outputs);
     insert->bind_text(8, metrics);
-    insert->bind_text(9, inputs);
     if (auto done = insert->run(); !done) return impl_->error(done.error());
+    auto key_inputs = impl_->db.prepare("INSERT INTO entry_inputs (key, inputs) VALUES (?, ?)");
+    if (!key_inputs) return impl_->error(key_inputs.error());
+    key_inputs->bind_text(1, entry.key);
+    key_inputs->bind_text(2, inputs);
+    if (auto done = key_inputs->run(); !done) return impl_->error(done.error());
     for (const auto& path : entry.paths) {
         auto row = impl_->db.prepare(
             "INSERT INTO entry_paths (key, path, type, digest, size, executable, target) "

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "runner/store/sqlite.hpp"
 #include "runner/testing/temp_dir.hpp"
 #include "runner/util/sha256.hpp"
 
@@ -124,6 +125,44 @@ TEST_F(CacheIndexTest, ARunsTouchesLeaveEntriesUsedWithinTheLastMinuteAlone) {
     ASSERT_TRUE(index.touch(keys, 1000 + CacheIndex::k_touch_resolution_ms + 1));
     EXPECT_EQ(index.find(key_of("a")).value()->used_ms, 1000 + CacheIndex::k_touch_resolution_ms + 1);
     EXPECT_EQ(index.find(key_of("b")).value()->used_ms, 1000 + CacheIndex::k_touch_resolution_ms + 1);
+}
+
+TEST(CacheIndexMigration, AVersionOneIndexKeepsItsEntriesAndWhatWentIntoThem) {
+    TempDir dir;
+    auto path = dir.path() / "cache.db";
+    {
+        // An index as the first version wrote it: the key's parts in the entries table.
+        auto db = store::sqlite::Connection::open(path).value();
+        ASSERT_TRUE(db.exec(R"sql(
+CREATE TABLE entries (key TEXT PRIMARY KEY, pipeline TEXT NOT NULL, stage TEXT NOT NULL,
+  run_id INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL, used_ms INTEGER NOT NULL,
+  stage_outputs TEXT NOT NULL DEFAULT '{}', metrics TEXT NOT NULL DEFAULT '{}',
+  inputs TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX entries_by_stage ON entries(pipeline, stage, used_ms);
+CREATE INDEX entries_by_use ON entries(used_ms);
+CREATE TABLE entry_paths (key TEXT NOT NULL REFERENCES entries(key) ON DELETE CASCADE,
+  path TEXT NOT NULL, type TEXT NOT NULL, digest TEXT NOT NULL DEFAULT '',
+  size INTEGER NOT NULL DEFAULT 0, executable INTEGER NOT NULL DEFAULT 0,
+  target TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, path)) WITHOUT ROWID;
+PRAGMA user_version = 1;)sql"));
+        ASSERT_TRUE(db.exec("INSERT INTO entries VALUES ('" + key_of("old") +
+                            "', 'ml', 'train', 3, 1000, 2000, '{\"a\":\"1\"}', '{}', "
+                            "'{\"files\":{\"data.csv\":\"x\"}}')"));
+    }
+    auto index = CacheIndex::open(path).value();
+    auto latest = index.latest("ml", "train").value();
+    ASSERT_TRUE(latest);
+    EXPECT_EQ(latest->key, key_of("old"));
+    EXPECT_EQ(latest->run_id, 3);
+    EXPECT_EQ(latest->stage_outputs, nlohmann::json({{"a", "1"}}));
+    EXPECT_EQ(latest->inputs, nlohmann::json({{"files", {{"data.csv", "x"}}}}));
+    // New entries keep theirs too, and removing an entry removes them.
+    ASSERT_TRUE(index.put(entry_of("new", "train", 5000)));
+    EXPECT_EQ(index.latest("ml", "train").value()->inputs, entry_of("new", "train", 5000).inputs);
+    ASSERT_TRUE(index.remove(key_of("old")));
+    EXPECT_EQ(index.count().value(), 1u);
+    auto db = store::sqlite::Connection::open(path).value();
+    EXPECT_EQ(db.query_int("SELECT count(*) FROM entry_inputs").value(), 1);
 }
 
 TEST_F(CacheIndexTest, LatestIsTheMostRecentlyUsedEntryOfThatStage) {
