@@ -245,8 +245,6 @@ void RunExecution::start_stage(int s) {
         return fail(std::string("this sluice cannot run stages of kind ") +
                     pipeline::to_string(stage.kind));
     }
-    auto env = environment_for(s);
-    if (!env) return fail(env.error().message);
     std::vector<std::string> lines;
     for (const auto& line : stage.run) {
         auto resolved = resolve(s, line);
@@ -259,6 +257,9 @@ void RunExecution::start_stage(int s) {
         if (auto keyed = compute_key(s); !keyed) return fail(keyed.error().message);
         if (facts_.use_cache && stage.cache && take_from_cache(s)) return;
     }
+    // Only a stage that runs needs its whole environment (a cached one is done above).
+    auto env = environment_for(s);
+    if (!env) return fail(env.error().message);
     record_start(s);
 
     slot.context = std::make_unique<stages::StageContext>(stages::StageContext{
