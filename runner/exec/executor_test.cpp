@@ -648,34 +648,50 @@ TEST_P(ExecutorTest, HugeEnvironmentsStillRun) {
     EXPECT_EQ(result.out, "8001\n8001\n");
 }
 
+// A stage that sleeps for 300 s, started on `executor`: its command's pid (once it wrote
+// it), and its outcome once it ends.
+struct Sleeper {
+    pid_t command = -1;
+    int exits = 0;
+    ProcessOutcome outcome;
+};
+
+void start_sleeper(Executor& executor, const TempDir& dir, Sleeper& sleeper) {
+    auto spec = shell("echo $$ > pidfile; exec sleep 300", dir.path());
+    spec.grace = 200ms;
+    executor.start(spec, nullptr, [&sleeper](ProcessId, const ProcessOutcome& o) {
+        sleeper.outcome = o;
+        ++sleeper.exits;
+    });
+    sleeper.command = wait_for_pid(executor, dir / "pidfile");
+}
+
+// Waits (at most 10 s) for the sleeper's stage to end, then checks that a next stage runs.
+void expect_end_and_next_stage_runs(Executor& executor, const TempDir& dir, Sleeper& sleeper) {
+    const auto deadline = Clock::now() + 10s;
+    while (sleeper.exits == 0 && Clock::now() < deadline) executor.wait_until(deadline);
+    ASSERT_EQ(sleeper.exits, 1);
+    EXPECT_FALSE(sleeper.outcome.ok());
+    auto next = run(executor, shell("echo still here", dir.path()));
+    EXPECT_EQ(next.out, "still here\n");
+    EXPECT_EQ(next.outcome.exit_code, 0) << next.outcome.message;
+}
+
 TEST(ForkServerTest, StagesEndAndLaterOnesStillRunWhenTheServerDies) {
     TempDir dir;
     Executor executor(shim_path());
-    auto spec = shell("echo $$ > pidfile; exec sleep 300", dir.path());
-    spec.grace = 200ms;
-    int exits = 0;
-    ProcessOutcome outcome;
-    executor.start(spec, nullptr, [&](ProcessId, const ProcessOutcome& o) {
-        outcome = o;
-        ++exits;
-    });
-    pid_t command = wait_for_pid(executor, dir / "pidfile");
-    ASSERT_GT(command, 0);
-    pid_t stage_shim = parent_of(command);
+    Sleeper sleeper;
+    start_sleeper(executor, dir, sleeper);
+    ASSERT_GT(sleeper.command, 0);
+    pid_t stage_shim = parent_of(sleeper.command);
     pid_t server = parent_of(stage_shim);
     ASSERT_GT(server, 1);
     ASSERT_NE(server, ::getpid());  // the stage really went through the server
     ::kill(server, SIGKILL);
-    const auto deadline = Clock::now() + 10s;
-    while (exits == 0 && Clock::now() < deadline) executor.wait_until(deadline);
-    ASSERT_EQ(exits, 1);
-    EXPECT_FALSE(outcome.ok());
-    EXPECT_EQ(outcome.signal, SIGTERM) << outcome.message;
-    EXPECT_TRUE(process_gone(command));
     // The next stage takes the classic way.
-    auto next = run(executor, shell("echo still here", dir.path()));
-    EXPECT_EQ(next.out, "still here\n");
-    EXPECT_EQ(next.outcome.exit_code, 0) << next.outcome.message;
+    expect_end_and_next_stage_runs(executor, dir, sleeper);
+    EXPECT_EQ(sleeper.outcome.signal, SIGTERM) << sleeper.outcome.message;
+    EXPECT_TRUE(process_gone(sleeper.command));
 }
 
 // Lanes (shim_protocol.hpp): stages run one after another in a long-lived process, which must
@@ -730,28 +746,16 @@ TEST(LaneTest, UsageIsPerStage) {
 TEST(LaneTest, ALaneKilledMidStageFailsOnlyThatStage) {
     TempDir dir;
     Executor executor(shim_path());
-    auto spec = shell("echo $$ > pidfile; exec sleep 300", dir.path());
-    int exits = 0;
-    ProcessOutcome outcome;
-    executor.start(spec, nullptr, [&](ProcessId, const ProcessOutcome& o) {
-        outcome = o;
-        ++exits;
-    });
-    pid_t command = wait_for_pid(executor, dir / "pidfile");
-    ASSERT_GT(command, 0);
-    pid_t lane = parent_of(command);
+    Sleeper sleeper;
+    start_sleeper(executor, dir, sleeper);
+    ASSERT_GT(sleeper.command, 0);
+    pid_t lane = parent_of(sleeper.command);
     ASSERT_GT(lane, 1);
     ASSERT_NE(lane, ::getpid());
     ::kill(lane, SIGKILL);
-    const auto deadline = Clock::now() + 10s;
-    while (exits == 0 && Clock::now() < deadline) executor.wait_until(deadline);
-    ASSERT_EQ(exits, 1);
-    EXPECT_FALSE(outcome.ok());
-    EXPECT_NE(outcome.message.find("shim"), std::string::npos) << outcome.message;
-    EXPECT_TRUE(wait_dead(command, 5s));
-    auto next = run(executor, shell("echo still here", dir.path()));
-    EXPECT_EQ(next.out, "still here\n");
-    EXPECT_EQ(next.outcome.exit_code, 0) << next.outcome.message;
+    expect_end_and_next_stage_runs(executor, dir, sleeper);
+    EXPECT_NE(sleeper.outcome.message.find("shim"), std::string::npos) << sleeper.outcome.message;
+    EXPECT_TRUE(wait_dead(sleeper.command, 5s));
 }
 
 TEST(ShimStatusTest, ParsesCompleteFilesOnly) {
