@@ -3,6 +3,8 @@
 
 #include "stages/deploy_kind.hpp"
 #include "stages/gate_kind.hpp"
+#include "stages/image_kind.hpp"
+#include "stages/push_kind.hpp"
 #include "stages/script_kind.hpp"
 
 namespace sluice::stages {
@@ -21,6 +23,8 @@ KindRegistry default_kinds() {
     kinds.add(pipeline::StageKind::script, std::make_unique<ScriptKind>());
     kinds.add(pipeline::StageKind::gate, std::make_unique<GateKind>());
     kinds.add(pipeline::StageKind::deploy, std::make_unique<DeployKind>());
+    kinds.add(pipeline::StageKind::image, std::make_unique<ImageKind>());
+    kinds.add(pipeline::StageKind::push, std::make_unique<PushKind>());
     return kinds;
 }
 

@@ -32,6 +32,9 @@ struct StageContext {
     std::string branch;                   // the run's branch (empty when none)
     std::filesystem::path state_dir;      // sluice's state directory (registry.db, ...)
     std::filesystem::path scratch;        // a directory of this stage's own, for its files
+    // The $SLUICE_OUTPUT values of the stages this one needs (directly or through
+    // others), by stage name: how a push finds the image stage's layout.
+    std::map<std::string, nlohmann::json> upstream_outputs = {};
 };
 
 struct StageResult {

@@ -35,6 +35,7 @@ int run_cli(int argc, char** argv) {
     add_approve_commands(app, global, exit_status);
     add_env_command(app, global, exit_status);
     add_gate_eval_command(app, global, exit_status);
+    add_internal_command(app, global, exit_status);
     add_access_command(app, global, exit_status);
     add_cache_command(app, global, exit_status);
     add_artifacts_command(app, global, exit_status);

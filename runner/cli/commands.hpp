@@ -22,6 +22,7 @@ void add_workspace_command(CLI::App& app, const GlobalOptions& global, int& exit
 void add_approve_commands(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_env_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_gate_eval_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
+void add_internal_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_registry_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_access_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_cache_command(CLI::App& app, const GlobalOptions& global, int& exit_status);

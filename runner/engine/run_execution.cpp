@@ -8,6 +8,7 @@
 #include "runner/engine/stage_outputs.hpp"
 #include "runner/exec/log_writer.hpp"
 #include "runner/pipeline/expressions.hpp"
+#include "runner/pipeline/model_names.hpp"
 
 namespace sluice::engine {
 
@@ -268,6 +269,11 @@ void RunExecution::start_stage(int s) {
         facts_.commit ? facts_.commit->sha : std::string(),
         facts_.commit ? facts_.commit->branch : std::string(), deps_.state.root,
         deps_.state.stage_dir(facts_.id, stage.name)});
+    for (const pipeline::Stage* up : pipeline::upstream_stages(pipeline_, stage)) {
+        for (std::size_t i = 0; i < pipeline_.stages.size(); ++i) {
+            if (&pipeline_.stages[i] == up) slot.context->upstream_outputs[up->name] = slots_[i]->outputs;
+        }
+    }
     auto spec = kind->prepare(*slot.context);
     if (!spec) return conclude(s, false, spec.error().message, nullptr, {});
     if (!*spec) {

@@ -34,6 +34,40 @@ std::string base64_encode(std::string_view bytes) {
     return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+    std::string out;
+    std::uint32_t bits = 0;
+    int count = 0;
+    bool padding = false;
+    for (char c : text) {
+        int v = -1;
+        if (c >= 'A' && c <= 'Z') v = c - 'A';
+        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9') v = c - '0' + 52;
+        else if (c == '+') v = 62;
+        else if (c == '/') v = 63;
+        else if (c == '=') { padding = true; continue; }
+        else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        else return std::nullopt;
+        if (padding) return std::nullopt;  // data after '='
+        bits = (bits << 6) | static_cast<std::uint32_t>(v);
+        if (++count == 4) {
+            out += static_cast<char>((bits >> 16) & 0xff);
+            out += static_cast<char>((bits >> 8) & 0xff);
+            out += static_cast<char>(bits & 0xff);
+            bits = 0;
+            count = 0;
+        }
+    }
+    if (count == 1) return std::nullopt;
+    if (count == 2) out += static_cast<char>((bits >> 4) & 0xff);
+    if (count == 3) {
+        out += static_cast<char>((bits >> 10) & 0xff);
+        out += static_cast<char>((bits >> 2) & 0xff);
+    }
+    return out;
+}
+
 std::string basic_authorization(std::string_view user, std::string_view password) {
     std::string credentials;
     credentials.reserve(user.size() + 1 + password.size());

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -24,16 +25,56 @@ struct ListDeleter {
 };
 using HeaderList = std::unique_ptr<curl_slist, ListDeleter>;
 
+struct FileCloser {
+    void operator()(std::FILE* file) const { std::fclose(file); }
+};
+using FileHandle = std::unique_ptr<std::FILE, FileCloser>;
+
 // What the callbacks fill in while the transfer runs.
 struct Collector {
     Response response;
     std::size_t max_body_bytes = 0;
     bool too_long = false;
+    CURL* handle = nullptr;
+    std::FILE* download = nullptr;  // a 2xx body goes here when set
+    bool download_failed = false;
 };
+
+// The body of a request streamed from a file, at most `left` bytes.
+struct Upload {
+    std::FILE* file = nullptr;
+    std::uint64_t left = 0;
+    bool failed = false;
+};
+
+std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* user) {
+    auto* upload = static_cast<Upload*>(user);
+    std::size_t want = std::min<std::uint64_t>(size * count, upload->left);
+    if (want == 0) return 0;
+    std::size_t got = std::fread(buffer, 1, want, upload->file);
+    if (got == 0) {
+        upload->failed = true;  // the file is shorter than announced
+        return CURL_READFUNC_ABORT;
+    }
+    upload->left -= got;
+    return got;
+}
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto* collector = static_cast<Collector*>(user);
     std::size_t n = size * count;
+    if (collector->download != nullptr) {
+        long status = 0;
+        curl_easy_getinfo(collector->handle, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300) {
+            if (std::fwrite(data, 1, n, collector->download) != n) {
+                collector->download_failed = true;
+                return 0;
+            }
+            collector->response.downloaded_bytes += n;
+            return n;
+        }
+    }
     if (collector->response.body.size() + n > collector->max_body_bytes) {
         collector->too_long = true;
         return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
@@ -137,6 +178,35 @@ Result<Response> CurlHttpClient::send(const Request& request) {
     char error_text[CURL_ERROR_SIZE] = {};
     Collector collector;
     collector.max_body_bytes = request.max_body_bytes;
+    collector.handle = h;
+
+    FileHandle upload_file;
+    Upload upload;
+    if (!request.body_file.empty()) {
+        std::error_code ec;
+        auto file_size = std::filesystem::file_size(request.body_file, ec);
+        upload_file.reset(std::fopen(request.body_file.c_str(), "rb"));
+        if (ec || !upload_file || request.body_offset > file_size ||
+            std::fseek(upload_file.get(), static_cast<long>(request.body_offset), SEEK_SET) != 0) {
+            return util::fail(util::ErrorCode::io,
+                              what + ": cannot read the body from " + request.body_file.string());
+        }
+        upload.file = upload_file.get();
+        upload.left = request.body_length.value_or(file_size - request.body_offset);
+        if (request.body_offset + upload.left > file_size) {
+            return util::fail(util::ErrorCode::io, what + ": " + request.body_file.string() +
+                                                       " is shorter than the body to send");
+        }
+    }
+    FileHandle download_file;
+    if (!request.download_file.empty()) {
+        download_file.reset(std::fopen(request.download_file.c_str(), "wb"));
+        if (!download_file) {
+            return util::fail(util::ErrorCode::io,
+                              what + ": cannot write " + request.download_file.string());
+        }
+        collector.download = download_file.get();
+    }
 
     HeaderList headers;
     for (const auto& header : request.headers) {
@@ -165,6 +235,16 @@ Result<Response> CurlHttpClient::send(const Request& request) {
     set(h, CURLOPT_HEADERDATA, &collector);
     if (request.method == Method::get) {
         set(h, CURLOPT_HTTPGET, 1L);
+    } else if (request.method == Method::head) {
+        set(h, CURLOPT_NOBODY, 1L);
+    } else if (upload.file != nullptr) {
+        set(h, CURLOPT_UPLOAD, 1L);
+        set(h, CURLOPT_READFUNCTION, on_read);
+        set(h, CURLOPT_READDATA, &upload);
+        set(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(upload.left));
+        if (request.method != Method::put) {
+            set(h, CURLOPT_CUSTOMREQUEST, std::string(to_string(request.method)).c_str());
+        }
     } else {
         set(h, CURLOPT_POSTFIELDS, request.body.c_str());
         set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
@@ -186,6 +266,10 @@ Result<Response> CurlHttpClient::send(const Request& request) {
                         std::to_string(request.connect_timeout.count()) + " ms, total " +
                         std::to_string(request.total_timeout.count()) + " ms): " + detail);
             case CURLE_WRITE_ERROR:
+                if (collector.download_failed) {
+                    return util::fail(util::ErrorCode::io,
+                                      what + ": cannot write " + request.download_file.string());
+                }
                 if (collector.too_long) {
                     return util::fail(util::ErrorCode::unavailable,
                                       what + ": the answer is longer than " +
@@ -197,6 +281,10 @@ Result<Response> CurlHttpClient::send(const Request& request) {
         }
     }
 
+    if (download_file && std::fflush(download_file.get()) != 0) {
+        return util::fail(util::ErrorCode::io,
+                          what + ": cannot write " + request.download_file.string());
+    }
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     collector.response.status = static_cast<int>(status);

@@ -2,10 +2,14 @@
 // back (status, content type, headers, body), and that no answer at all (refused, hung,
 // malformed URL, oversized) is an error naming the URL.
 #include "runner/http/curl_http_client.hpp"
+#include "runner/http/auth.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+
+#include "runner/testing/temp_dir.hpp"
 
 #include "runner/testing/loopback_http_server.hpp"
 #include "runner/testing/mlflow_test_server.hpp"
@@ -187,6 +191,76 @@ TEST(CurlHttpClientTest, TalksToThePythonMlflowTestServer) {
     ASSERT_TRUE(response.has_value()) << response.error().message;
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->body, "OK");
+}
+
+TEST(CurlHttpClientTest, HeadFileBodiesAndDownloads) {
+    LoopbackHttpServer server([](const RecordedRequest& r) {
+        CannedResponse answer = json_answer(r.target == "/missing" ? 404 : 200, "downloaded body");
+        if (r.target == "/missing") answer.body = "not here";
+        return answer;
+    });
+    CurlHttpClient client;
+    testing::TempDir dir;
+    auto file = dir.write("blob", "0123456789");
+
+    Request head;
+    head.method = Method::head;
+    head.url = server.url("/thing");
+    auto headed = client.send(head);
+    ASSERT_TRUE(headed.has_value()) << headed.error().message;
+    EXPECT_EQ(headed->status, 200);
+    EXPECT_TRUE(headed->body.empty());
+
+    Request patch;
+    patch.method = Method::patch;
+    patch.url = server.url("/upload");
+    patch.body_file = file;
+    patch.body_offset = 3;
+    patch.body_length = 4;
+    ASSERT_TRUE(client.send(patch).has_value());
+    Request put;
+    put.method = Method::put;
+    put.url = server.url("/upload");
+    put.body_file = file;
+    ASSERT_TRUE(client.send(put).has_value());
+    Request too_long = put;
+    too_long.body_offset = 8;
+    too_long.body_length = 5;
+    auto refused = client.send(too_long);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, util::ErrorCode::io);
+
+    Request get;
+    get.url = server.url("/thing");
+    get.download_file = dir / "out";
+    auto got = client.send(get);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->downloaded_bytes, 15u);
+    EXPECT_TRUE(got->body.empty());
+    EXPECT_EQ(testing::read_file(dir / "out"), "downloaded body");
+    get.url = server.url("/missing");
+    auto missing = client.send(get);
+    ASSERT_TRUE(missing.has_value());
+    EXPECT_EQ(missing->status, 404);
+    EXPECT_EQ(missing->body, "not here");  // not a 2xx: kept in memory, not in the file
+
+    auto seen = server.requests();
+    ASSERT_GE(seen.size(), 3u);
+    EXPECT_EQ(seen[0].method, "HEAD");
+    EXPECT_EQ(seen[1].method, "PATCH");
+    EXPECT_EQ(seen[1].body, "3456");
+    EXPECT_EQ(seen[2].method, "PUT");
+    EXPECT_EQ(seen[2].body, "0123456789");
+}
+
+TEST(HttpAuthTest, Base64DecodeRoundTrips) {
+    for (const std::string& text : std::vector<std::string>{"", "f", "fo", "foo", "user:pa:ss", std::string("\0\xff", 2)}) {
+        auto decoded = base64_decode(base64_encode(text));
+        ASSERT_TRUE(decoded.has_value()) << text;
+        EXPECT_EQ(*decoded, text);
+    }
+    EXPECT_FALSE(base64_decode("a$b=").has_value());
+    EXPECT_FALSE(base64_decode("Zg==Zg").has_value());
 }
 
 }  // namespace

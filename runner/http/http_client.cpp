@@ -27,6 +27,8 @@ std::string_view to_string(Method method) {
             return "PUT";
         case Method::patch:
             return "PATCH";
+        case Method::head:
+            return "HEAD";
         case Method::del:
             return "DELETE";
     }

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +20,7 @@ namespace sluice::http {
 
 using util::Result;
 
-enum class Method { get, post, put, patch, del };
+enum class Method { get, post, put, patch, del, head };
 
 // "GET", "POST", ...
 std::string_view to_string(Method method);
@@ -36,6 +38,14 @@ struct Request {
     std::chrono::milliseconds connect_timeout{5'000};
     std::chrono::milliseconds total_timeout{30'000};  // the whole exchange, body included
     std::size_t max_body_bytes = 32 * 1024 * 1024;    // a longer answer is an error
+    // When set, the body is streamed from this file instead of `body`: `body_length`
+    // bytes (all that follow when nullopt) from `body_offset` (PUT, PATCH and POST).
+    std::filesystem::path body_file;
+    std::uint64_t body_offset = 0;
+    std::optional<std::uint64_t> body_length;
+    // When set, a 2xx answer's body is written to this file (created or truncated, no
+    // max_body_bytes limit) instead of Response::body; other answers stay in memory.
+    std::filesystem::path download_file;
 };
 
 struct Response {
@@ -43,6 +53,7 @@ struct Response {
     std::string content_type;     // as sent ("application/json; charset=utf-8"), or empty
     std::vector<Header> headers;  // of the final answer, names lower-cased
     std::string body;
+    std::uint64_t downloaded_bytes = 0;  // written to Request::download_file
 
     // The first header of that name (case-insensitive), if any.
     std::optional<std::string_view> header(std::string_view name) const;

@@ -76,7 +76,7 @@ TEST(LoaderErrors, ScriptStageWithoutRun) {
 
 TEST(LoaderErrors, RunOnAGate) {
     expect_one_error("name: p\nstages:\n  g:\n    kind: gate\n    require: [f1 > 0]\n    run: x\n",
-                     6, 5, "`run` is only valid for kinds script and deploy");
+                     6, 5, "`run` is only valid for kinds script, deploy and image");
 }
 
 TEST(LoaderErrors, InputsOnADeploy) {

@@ -146,8 +146,10 @@ class StageReader {
     }
 
     void read_run(const Entry& e) {
-        if (kind_known_ && stage_.kind != StageKind::script && stage_.kind != StageKind::deploy) {
-            r_.error(e.key_node, "`run` is only valid for kinds script and deploy");
+        if (kind_known_ && stage_.kind != StageKind::script && stage_.kind != StageKind::deploy &&
+            stage_.kind != StageKind::image) {
+            // An image stage's `run:` is its builder command (`builder: command`).
+            r_.error(e.key_node, "`run` is only valid for kinds script, deploy and image");
             return;
         }
         stage_.run_pos = r_.pos(r_.where_value(e));
