@@ -3,7 +3,8 @@
 // - target: local with the churn example's real FastAPI service (uvicorn): a first
 //   deployment answers; a second one replaces it (the old process is gone); a third that
 //   exits, and a fourth that never gets healthy, fail their stage while the previous
-//   service keeps answering, as the history says;
+//   service keeps answering, as the history says; `sluice env rollback` brings the first
+//   deployment back;
 // - target: local from an OCI image layout the test builds (a python http.server script);
 // - target: kubernetes with a fake kubectl that records what it was asked, and one whose
 //   rollout fails.
@@ -207,10 +208,22 @@ TEST_F(DeployTargets, LocalServiceSwitchesOnlyToAHealthyDeployment) {
     EXPECT_EQ(list[0]["service"]["deployment"], "r2-deploy");
     EXPECT_EQ(list[0]["service"]["pid"], pid2);
 
+    // Rollback: run 1's deployment again (its commit, in a new run), switched to once healthy.
+    auto back = sluice({"env", "rollback", "staging"});
+    ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+    auto out5 = stage(5, "deploy")["outputs"];
+    int pid5 = std::stoi(out5.value("pid", "0"));
+    EXPECT_NE(get(out5.value("url", "") + "/health").find("\"status\":\"ok\""), std::string::npos);
+    EXPECT_FALSE(alive(pid2));
+    h = history("staging");
+    EXPECT_EQ(h[0]["reason"], "rollback to the deployment of run 1");
+    ASSERT_EQ(h.size(), 5u);
+    EXPECT_EQ(h[0]["commit"], h[4]["commit"]);  // run 1's
+
     auto stop = sluice({"env", "stop", "staging"});
     EXPECT_EQ(stop.exit_code, 0) << stop.err;
-    EXPECT_EQ(stop.out, "staging: stopped r2-deploy\n");
-    EXPECT_TRUE(eventually([&] { return !alive(pid2) && !alive(daemon); }));
+    EXPECT_EQ(stop.out, "staging: stopped r5-deploy\n");
+    EXPECT_TRUE(eventually([&] { return !alive(pid5) && !alive(daemon); }));
 }
 
 // ---- target: local, an OCI image layout ------------------------------------------------
