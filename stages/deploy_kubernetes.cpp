@@ -28,8 +28,9 @@ util::Result<int> number_of(const nlohmann::json& config, const char* key, int f
     int value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size() || value < low || value > high) {
-        return fail(ErrorCode::bad_input, std::string(key) + ": `" + text + "` is not a number from " +
-                                              std::to_string(low) + " to " + std::to_string(high));
+        return fail(ErrorCode::bad_input, std::string(key) + ": `" + text +
+                                              "` is not a number from " + std::to_string(low) +
+                                              " to " + std::to_string(high));
     }
     return value;
 }
@@ -65,7 +66,8 @@ util::Result<exec::ProcessSpec> kubernetes_deploy_process(const StageContext& co
     if (!is_digest_reference(app.image)) {
         return fail(ErrorCode::bad_input,
                     "target: kubernetes needs image: pinned by digest (REPO@sha256:..., e.g. "
-                    "${{ stages.push.outputs.image }}), got `" + app.image + "`");
+                    "${{ stages.push.outputs.image }}), got `" +
+                        app.image + "`");
     }
     app.name = text_of(config, "name");
     if (app.name.empty()) app.name = to_dns_label(context.pipeline.name + "-" + app.environment);
@@ -110,7 +112,8 @@ util::Result<exec::ProcessSpec> kubernetes_deploy_process(const StageContext& co
         manifest = render_manifest(app).dump(2) + "\n";
         manifest_file = context.scratch / "manifest.json";
     }
-    if (auto w = util::write_file_atomically(manifest_file, manifest); !w) return std::unexpected(w.error());
+    if (auto w = util::write_file_atomically(manifest_file, manifest); !w)
+        return std::unexpected(w.error());
 
     std::string kubectl = text_of(config, "kubectl");
     if (kubectl.empty()) kubectl = "kubectl";
@@ -121,11 +124,12 @@ util::Result<exec::ProcessSpec> kubernetes_deploy_process(const StageContext& co
     std::string script = "# written by sluice for stage " + context.stage.name + "\nset -e\n" +
                          "echo " + shell_quoted("+ " + apply) + "\n" + apply + "\n" + "echo " +
                          shell_quoted("+ " + rollout) + "\n" + rollout + "\n" +
-                         "printf 'image=%s\\nname=%s\\nmanifest=%s\\n' " + shell_quoted(app.image) + " " +
-                         shell_quoted(app.name) + " " + shell_quoted(manifest_file.string()) +
+                         "printf 'image=%s\\nname=%s\\nmanifest=%s\\n' " + shell_quoted(app.image) +
+                         " " + shell_quoted(app.name) + " " + shell_quoted(manifest_file.string()) +
                          " >> \"$SLUICE_OUTPUT\"\n";
     auto script_file = context.scratch / "kubectl.sh";
-    if (auto w = util::write_file_atomically(script_file, script); !w) return std::unexpected(w.error());
+    if (auto w = util::write_file_atomically(script_file, script); !w)
+        return std::unexpected(w.error());
 
     exec::ProcessSpec process;
     process.argv = {"/bin/sh", "-e", script_file.string()};

@@ -89,7 +89,8 @@ util::Result<exec::ProcessSpec> local_deploy_process(const StageContext& context
     std::error_code ec;
     std::filesystem::create_directories(context.scratch, ec);
     std::filesystem::remove(spec.result_file, ec);
-    if (auto written = util::write_file_atomically(spec_file(context), to_json(spec).dump(2) + "\n");
+    if (auto written =
+            util::write_file_atomically(spec_file(context), to_json(spec).dump(2) + "\n");
         !written) {
         return std::unexpected(written.error());
     }

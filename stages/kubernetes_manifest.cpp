@@ -111,8 +111,8 @@ util::Result<std::string> fill_template(std::string_view text,
         }
         out.append(text.substr(at, open - at));
         auto close = text.find("}}", open + 2);
-        if (close == std::string_view::npos || text.substr(open, close - open).find('\n') !=
-                                                    std::string_view::npos) {
+        if (close == std::string_view::npos ||
+            text.substr(open, close - open).find('\n') != std::string_view::npos) {
             return util::fail(util::ErrorCode::bad_input, "`{{` without `}}` on its line",
                               where(open));
         }

@@ -5,19 +5,18 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "runner/util/error.hpp"
 
 namespace sluice::stages {
 
 struct KubernetesApp {
-    std::string name;         // the Deployment's and the Service's name (a DNS-1123 label)
-    std::string ns;           // namespace; "" = kubectl's current one
-    std::string image;        // repo@sha256:...
+    std::string name;   // the Deployment's and the Service's name (a DNS-1123 label)
+    std::string ns;     // namespace; "" = kubectl's current one
+    std::string image;  // repo@sha256:...
     int replicas = 1;
     int port = 8080;          // the container's port and the Service's
     std::string environment;  // a label on everything

@@ -6,8 +6,7 @@
 namespace sluice::stages {
 namespace {
 
-const std::string k_image =
-    "127.0.0.1:5000/churn@sha256:" + std::string(64, 'a');
+const std::string k_image = "127.0.0.1:5000/churn@sha256:" + std::string(64, 'a');
 
 KubernetesApp app() {
     KubernetesApp a;
@@ -52,8 +51,8 @@ TEST(KubernetesManifest, WithoutANamespaceOrHealthPathThereIsNone) {
     a.health_path = "";
     auto list = render_manifest(a);
     EXPECT_FALSE(list["items"][0]["metadata"].contains("namespace"));
-    EXPECT_FALSE(list["items"][0]["spec"]["template"]["spec"]["containers"][0].contains(
-        "readinessProbe"));
+    EXPECT_FALSE(
+        list["items"][0]["spec"]["template"]["spec"]["containers"][0].contains("readinessProbe"));
 }
 
 TEST(KubernetesManifest, TemplatesGetTheirPlaceholdersFilled) {

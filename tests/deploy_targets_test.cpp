@@ -75,7 +75,7 @@ std::vector<int> processes_under(const std::filesystem::path& dir) {
 }
 
 class DeployTargets : public ::testing::Test {
-protected:
+  protected:
     DeployTargets() : repo_(dir_ / "project") {}
     void TearDown() override {
         sluice({"env", "stop", "--all"});
@@ -125,9 +125,11 @@ protected:
 
 std::string churn_pipeline(const std::string& run, const std::string& timeout) {
     return "name: churn\nstages:\n  deploy:\n    kind: deploy\n    environment: staging\n"
-           "    target: local\n    run: " + run + "\n"
-           "    health_url: http://127.0.0.1:$PORT/health\n    health_timeout: " + timeout +
-           "\nenvironments:\n  staging: {}\n";
+           "    target: local\n    run: " +
+           run +
+           "\n"
+           "    health_url: http://127.0.0.1:$PORT/health\n    health_timeout: " +
+           timeout + "\nenvironments:\n  staging: {}\n";
 }
 
 const std::string k_uvicorn = std::string("MODEL_PATH=model.pkl exec ") + k_python +
@@ -141,10 +143,10 @@ TEST_F(DeployTargets, LocalServiceSwitchesOnlyToAHealthyDeployment) {
     }
     auto churn = source_dir() / "examples" / "churn";
     // A real model, trained by the example's own code (about two seconds).
-    auto trained = testing::run_command({k_python, "-m", "churn.train", "--data", "data/churn.csv",
-                                         "--out", (dir_ / "model.pkl").string(), "--metrics",
-                                         (dir_ / "metrics.json").string()},
-                                        {churn, {}});
+    auto trained = testing::run_command(
+        {k_python, "-m", "churn.train", "--data", "data/churn.csv", "--out",
+         (dir_ / "model.pkl").string(), "--metrics", (dir_ / "metrics.json").string()},
+        {churn, {}});
     ASSERT_EQ(trained.exit_code, 0) << trained.err;
     repo_.write("service/app.py", testing::read_file(churn / "service" / "app.py"));
     repo_.write("model.pkl", testing::read_file(dir_ / "model.pkl"));
@@ -174,13 +176,16 @@ TEST_F(DeployTargets, LocalServiceSwitchesOnlyToAHealthyDeployment) {
     EXPECT_EQ(stage(2, "deploy")["report"]["service"]["previous"]["id"], "r1-deploy");
 
     // A service that exits at once: the stage fails, run 2's service keeps answering.
-    repo_.write("sluice.yml", churn_pipeline(std::string(k_python) + " -c 'raise SystemExit(3)'", "30s"));
+    repo_.write("sluice.yml",
+                churn_pipeline(std::string(k_python) + " -c 'raise SystemExit(3)'", "30s"));
     repo_.commit("broken");
     auto third = sluice({"run"});
     EXPECT_EQ(third.exit_code, 1) << third.out << third.err;
     std::string reason = stage(3, "deploy")["reason"];
-    EXPECT_EQ(reason, "not switched: the service exited with status 3 before it was healthy; "
-                      "staging still runs r2-deploy at " + url2);
+    EXPECT_EQ(reason,
+              "not switched: the service exited with status 3 before it was healthy; "
+              "staging still runs r2-deploy at " +
+                  url2);
     EXPECT_TRUE(alive(pid2));
     EXPECT_NE(get(url2 + "/health").find("\"status\":\"ok\""), std::string::npos);
 
@@ -192,7 +197,8 @@ TEST_F(DeployTargets, LocalServiceSwitchesOnlyToAHealthyDeployment) {
     EXPECT_EQ(fourth.exit_code, 1) << fourth.out << fourth.err;
     reason = stage(4, "deploy")["reason"];
     EXPECT_NE(reason.find("not switched: not healthy within 2.0s (GET http://127.0.0.1:"),
-              std::string::npos) << reason;
+              std::string::npos)
+        << reason;
     EXPECT_NE(reason.find("the last answer was HTTP 503"), std::string::npos) << reason;
     EXPECT_NE(get(url2 + "/health").find("\"status\":\"ok\""), std::string::npos);
     EXPECT_TRUE(alive(pid2));
@@ -253,11 +259,12 @@ TEST_F(DeployTargets, LocalServiceFromAnOciImageLayout) {
          {"Cmd", {"/app/server.py"}},
          {"Env", {"GREETING=greetings", "MESSAGE_FILE=/app/message.txt"}},
          {"WorkingDir", "/app"}});
-    repo_.write("sluice.yml", "name: svc\nstages:\n  deploy:\n    kind: deploy\n"
-                              "    environment: staging\n    target: local\n    image: " +
-                                  layout.string() +
-                                  "\n    health_url: http://127.0.0.1:${PORT}/\n"
-                                  "    health_timeout: 20s\n");
+    repo_.write("sluice.yml",
+                "name: svc\nstages:\n  deploy:\n    kind: deploy\n"
+                "    environment: staging\n    target: local\n    image: " +
+                    layout.string() +
+                    "\n    health_url: http://127.0.0.1:${PORT}/\n"
+                    "    health_timeout: 20s\n");
     repo_.commit("image");
     auto r = sluice({"run"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -269,7 +276,8 @@ TEST_F(DeployTargets, LocalServiceFromAnOciImageLayout) {
     ASSERT_EQ(h.size(), 1u);
     EXPECT_EQ(h[0]["image"], digest);
     auto show = sluice({"show", "1"});
-    EXPECT_NE(show.out.find("deploy: deployed to staging, image " + digest + ", serving http://127.0.0.1:"),
+    EXPECT_NE(show.out.find("deploy: deployed to staging, image " + digest +
+                            ", serving http://127.0.0.1:"),
               std::string::npos)
         << show.out;
     auto text = sluice({"env", "history", "staging"});
@@ -283,9 +291,10 @@ TEST_F(DeployTargets, LocalServiceFromAnOciImageLayout) {
 }
 
 TEST_F(DeployTargets, ALocalImageThatIsNoLayoutFailsTheStage) {
-    repo_.write("sluice.yml", "name: svc\nstages:\n  deploy:\n    kind: deploy\n"
-                              "    environment: staging\n    target: local\n"
-                              "    image: registry.example/churn:1\n");
+    repo_.write("sluice.yml",
+                "name: svc\nstages:\n  deploy:\n    kind: deploy\n"
+                "    environment: staging\n    target: local\n"
+                "    image: registry.example/churn:1\n");
     repo_.commit("bad image");
     auto r = sluice({"run"});
     EXPECT_EQ(r.exit_code, 1);
@@ -311,7 +320,8 @@ TEST_F(DeployTargets, KubernetesAppliesTheManifestAndWaitsForTheRollout) {
     std::string image = "127.0.0.1:5000/churn@sha256:" + std::string(64, 'c');
     auto pipeline = [&](const std::string& kubectl) {
         return "name: churn\nstages:\n  deploy:\n    kind: deploy\n    environment: staging\n"
-               "    target: kubernetes\n    image: " + image + "\n    kubectl: " + kubectl +
+               "    target: kubernetes\n    image: " +
+               image + "\n    kubectl: " + kubectl +
                "\n    namespace: ml\n    replicas: 2\n    port: 8000\n"
                "    health_url: /health\n    health_timeout: 45s\n";
     };
@@ -347,9 +357,10 @@ TEST_F(DeployTargets, KubernetesAppliesTheManifestAndWaitsForTheRollout) {
 }
 
 TEST_F(DeployTargets, KubernetesRefusesAnImageNotPinnedByDigest) {
-    repo_.write("sluice.yml", "name: churn\nstages:\n  deploy:\n    kind: deploy\n"
-                              "    environment: staging\n    target: kubernetes\n"
-                              "    image: 127.0.0.1:5000/churn:latest\n    kubectl: false\n");
+    repo_.write("sluice.yml",
+                "name: churn\nstages:\n  deploy:\n    kind: deploy\n"
+                "    environment: staging\n    target: kubernetes\n"
+                "    image: 127.0.0.1:5000/churn:latest\n    kubectl: false\n");
     repo_.commit("tag");
     auto r = sluice({"run"});
     EXPECT_EQ(r.exit_code, 1);

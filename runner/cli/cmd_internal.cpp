@@ -26,7 +26,8 @@ int supervisor(const GlobalOptions& global, bool detach) {
     }
     if (state.empty()) {
         return report_error({util::ErrorCode::bad_input,
-                             "internal supervisor needs --state DIR (or SLUICE_HOME)", {}});
+                             "internal supervisor needs --state DIR (or SLUICE_HOME)",
+                             {}});
     }
     return deploy::run_supervisor_daemon(state, detach);
 }

@@ -40,9 +40,9 @@ util::Status wait_until_healthy(http::HttpClient& client, const HealthPolicy& po
             }
         }
         if (clock::now() + policy.interval > deadline) {
-            return util::fail(util::ErrorCode::unavailable,
-                              "not healthy within " + within + " (GET " + policy.url + ": " +
-                                  last + ")");
+            return util::fail(
+                util::ErrorCode::unavailable,
+                "not healthy within " + within + " (GET " + policy.url + ": " + last + ")");
         }
         std::this_thread::sleep_for(policy.interval);
     }
@@ -56,9 +56,9 @@ std::string substitute_port(std::string text, int port) {
             // "$PORTS" is another variable: only a whole name is replaced.
             std::size_t after = at + token.size();
             bool braced = token[1] == '{';
-            bool whole = braced || after >= text.size() ||
-                         !(std::isalnum(static_cast<unsigned char>(text[after])) ||
-                           text[after] == '_');
+            bool whole =
+                braced || after >= text.size() ||
+                !(std::isalnum(static_cast<unsigned char>(text[after])) || text[after] == '_');
             if (!whole) {
                 at = after;
                 continue;

@@ -15,10 +15,10 @@
 namespace sluice::deploy {
 
 struct HealthPolicy {
-    std::string url;                                    // empty: only "still running"
-    std::chrono::milliseconds timeout{60'000};          // from the first poll
-    std::chrono::milliseconds interval{200};            // between polls
-    std::chrono::milliseconds request_timeout{2'000};   // one GET
+    std::string url;                                   // empty: only "still running"
+    std::chrono::milliseconds timeout{60'000};         // from the first poll
+    std::chrono::milliseconds interval{200};           // between polls
+    std::chrono::milliseconds request_timeout{2'000};  // one GET
     // Without a URL: healthy once the service has run this long.
     std::chrono::milliseconds settle{1'000};
 };

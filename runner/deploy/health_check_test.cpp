@@ -87,7 +87,8 @@ TEST(HealthCheck, NoAnswerAtAllIsUnhealthy) {
 }
 
 TEST(HealthCheck, PortIsSubstitutedAsAWholeName) {
-    EXPECT_EQ(substitute_port("http://127.0.0.1:$PORT/health", 8123), "http://127.0.0.1:8123/health");
+    EXPECT_EQ(substitute_port("http://127.0.0.1:$PORT/health", 8123),
+              "http://127.0.0.1:8123/health");
     EXPECT_EQ(substitute_port("http://localhost:${PORT}/", 80), "http://localhost:80/");
     EXPECT_EQ(substitute_port("$PORTS $PORT", 1), "$PORTS 1");
 }

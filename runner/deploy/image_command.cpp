@@ -4,7 +4,8 @@
 namespace sluice::deploy {
 
 std::string map_into_root(const std::filesystem::path& root, const std::string& text) {
-    if (text.size() < 2 || text.front() != '/' || text.find("/../") != std::string::npos) return text;
+    if (text.size() < 2 || text.front() != '/' || text.find("/../") != std::string::npos)
+        return text;
     std::filesystem::path inside = root / text.substr(1);
     std::error_code ec;
     if (!std::filesystem::exists(std::filesystem::symlink_status(inside, ec))) return text;

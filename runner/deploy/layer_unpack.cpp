@@ -51,7 +51,8 @@ std::string archive_message(archive* a) {
 
 }  // namespace
 
-util::Status unpack_layer(const std::filesystem::path& layer, const std::filesystem::path& root_in) {
+util::Status unpack_layer(const std::filesystem::path& layer,
+                          const std::filesystem::path& root_in) {
     std::error_code ec;
     auto root = std::filesystem::canonical(root_in, ec);  // SECURE_SYMLINKS checks the prefix too
     if (ec) return fail(ErrorCode::io, "cannot use " + root_in.string() + ": " + ec.message());
@@ -61,10 +62,9 @@ util::Status unpack_layer(const std::filesystem::path& layer, const std::filesys
     archive_read_support_filter_all(in.get());
     archive_read_support_format_tar(in.get());
     archive_read_support_format_gnutar(in.get());
-    archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                                  ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                  ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                  ARCHIVE_EXTRACT_UNLINK);
+    archive_write_disk_set_options(
+        out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                       ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_UNLINK);
     if (archive_read_open_filename(in.get(), layer.c_str(), 1 << 16) != ARCHIVE_OK) {
         return fail(ErrorCode::bad_input,
                     "cannot read layer " + layer.string() + ": " + archive_message(in.get()));
@@ -98,8 +98,8 @@ util::Status unpack_layer(const std::filesystem::path& layer, const std::filesys
             continue;
         }
         if (base.rfind(k_whiteout, 0) == 0) {
-            std::filesystem::remove_all(root / relative.parent_path() / base.substr(k_whiteout.size()),
-                                        ec);
+            std::filesystem::remove_all(
+                root / relative.parent_path() / base.substr(k_whiteout.size()), ec);
             continue;
         }
         mode_t type = archive_entry_filetype(entry);
@@ -128,7 +128,8 @@ util::Status unpack_layer(const std::filesystem::path& layer, const std::filesys
                 }
             }
             if (r != ARCHIVE_EOF) {
-                return fail(ErrorCode::bad_input, where(original) + ": " + archive_message(in.get()));
+                return fail(ErrorCode::bad_input,
+                            where(original) + ": " + archive_message(in.get()));
             }
         }
         if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN) {

@@ -91,8 +91,10 @@ void prune(const std::filesystem::path& env_dir, const std::string& keep) {
         if (!entry.is_directory(ec) || entry.path().filename() == keep) continue;
         old.emplace_back(entry.last_write_time(ec), entry.path());
     }
-    std::sort(old.begin(), old.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (std::size_t i = k_keep_old; i < old.size(); ++i) std::filesystem::remove_all(old[i].second, ec);
+    std::sort(old.begin(), old.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (std::size_t i = k_keep_old; i < old.size(); ++i)
+        std::filesystem::remove_all(old[i].second, ec);
 }
 
 }  // namespace
@@ -200,8 +202,8 @@ util::Status deploy_local(const LocalDeploySpec& spec, http::HttpClient& client)
                                     {"image", digest},
                                     {"stop_grace_ms", spec.stop_grace_ms}});
     if (!started) return std::unexpected(started.error());
-    std::cout << "deploy: started " << spec.deployment << " (pid " << (*started)["pid"]
-              << ", port " << *port << "); log " << log.string() << std::endl;
+    std::cout << "deploy: started " << spec.deployment << " (pid " << (*started)["pid"] << ", port "
+              << *port << "); log " << log.string() << std::endl;
 
     HealthPolicy policy;
     policy.url = health_url;
@@ -211,24 +213,24 @@ util::Status deploy_local(const LocalDeploySpec& spec, http::HttpClient& client)
                                      : " for GET " + health_url + " to answer 2xx")
               << std::endl;
     auto probe = [&]() -> std::optional<std::string> {
-        auto status = supervisor.call({{"op", "status"},
-                                       {"environment", spec.environment},
-                                       {"id", spec.deployment}});
+        auto status = supervisor.call(
+            {{"op", "status"}, {"environment", spec.environment}, {"id", spec.deployment}});
         if (!status) return "was lost (" + status.error().message + ")";
         if ((*status)["running"] == true) return std::nullopt;
         return (*status).value("exit", std::string("exited"));
     };
     auto healthy = wait_until_healthy(client, policy, probe);
     if (!healthy) {
-        (void)supervisor.call({{"op", "discard"}, {"environment", spec.environment},
-                               {"id", spec.deployment}});
+        (void)supervisor.call(
+            {{"op", "discard"}, {"environment", spec.environment}, {"id", spec.deployment}});
         std::cout << "deploy: " << healthy.error().message << "; the service's last output:\n"
                   << last_lines(log, 20) << std::flush;
-        std::string kept = previous.is_object()
-                               ? "; " + spec.environment + " still runs " +
-                                     previous.value("deployment", std::string("the previous service")) +
-                                     " at " + previous.value("url", std::string("?"))
-                               : "; nothing was switched";
+        std::string kept =
+            previous.is_object()
+                ? "; " + spec.environment + " still runs " +
+                      previous.value("deployment", std::string("the previous service")) + " at " +
+                      previous.value("url", std::string("?"))
+                : "; nothing was switched";
         return fail(ErrorCode::unavailable, "not switched: " + healthy.error().message + kept);
     }
     auto promoted = supervisor.call(
@@ -240,8 +242,9 @@ util::Status deploy_local(const LocalDeploySpec& spec, http::HttpClient& client)
                                        : std::string())
               << std::endl;
 
-    std::string outputs = "url=" + url + "\nport=" + std::to_string(*port) + "\npid=" +
-                          (*started)["pid"].dump() + "\ndeployment=" + spec.deployment + "\n";
+    std::string outputs = "url=" + url + "\nport=" + std::to_string(*port) +
+                          "\npid=" + (*started)["pid"].dump() + "\ndeployment=" + spec.deployment +
+                          "\n";
     if (!health_url.empty()) outputs += "health_url=" + health_url + "\n";
     if (!digest.empty()) outputs += "digest=" + digest + "\n";
     if (!spec.output_file.empty()) {
@@ -249,11 +252,12 @@ util::Status deploy_local(const LocalDeploySpec& spec, http::HttpClient& client)
         out << outputs;
         if (!out) return fail(ErrorCode::io, "cannot write " + spec.output_file.string());
     }
-    nlohmann::json result = {{"deployment", spec.deployment}, {"url", url}, {"port", *port},
-                             {"pid", (*started)["pid"]}, {"image", digest},
-                             {"previous", replaced}};
+    nlohmann::json result = {
+        {"deployment", spec.deployment}, {"url", url},      {"port", *port},
+        {"pid", (*started)["pid"]},      {"image", digest}, {"previous", replaced}};
     if (!spec.result_file.empty()) {
-        if (auto w = util::write_file_atomically(spec.result_file, result.dump(2) + "\n"); !w) return w;
+        if (auto w = util::write_file_atomically(spec.result_file, result.dump(2) + "\n"); !w)
+            return w;
     }
     prune(env_dir, spec.deployment);
     return {};

@@ -10,11 +10,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "runner/http/http_client.hpp"
 #include "runner/util/error.hpp"
@@ -23,13 +22,13 @@ namespace sluice::deploy {
 
 struct LocalDeploySpec {
     std::string environment;
-    std::string deployment;            // unique per stage attempt: r<run>-<stage>-<attempt>
+    std::string deployment;  // unique per stage attempt: r<run>-<stage>-<attempt>
     std::filesystem::path state_dir;
     std::filesystem::path workspace;   // the stage's working directory
     std::string image;                 // an OCI image layout directory; "" for a run: service
     std::vector<std::string> command;  // the run: lines' argv (shell or direct); may be empty
     std::vector<std::pair<std::string, std::string>> env;  // the stage's environment
-    std::string health_url;            // may contain $PORT / ${PORT}
+    std::string health_url;                                // may contain $PORT / ${PORT}
     std::int64_t health_timeout_ms = 60'000;
     std::int64_t stop_grace_ms = 5'000;
     std::filesystem::path output_file;  // $SLUICE_OUTPUT

@@ -2,9 +2,8 @@
 #include "runner/deploy/oci_image.hpp"
 
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "runner/util/sha256.hpp"
 
@@ -71,8 +70,8 @@ util::Result<nlohmann::json> read_blob_json(const std::filesystem::path& layout,
     }
     auto json = nlohmann::json::parse(bytes, nullptr, false);
     if (json.is_discarded() || !json.is_object()) {
-        return fail(ErrorCode::bad_input,
-                    layout.string() + ": the " + what + " blob " + digest + " is not a JSON object");
+        return fail(ErrorCode::bad_input, layout.string() + ": the " + what + " blob " + digest +
+                                              " is not a JSON object");
     }
     return json;
 }
@@ -94,7 +93,8 @@ const nlohmann::json* pick(const nlohmann::json& manifests) {
         if (!m.is_object() || !m.contains("digest")) continue;
         auto platform = m.find("platform");
         if (platform == m.end()) return &m;
-        if (platform->value("os", "") == "linux" && platform->value("architecture", "") == "amd64") {
+        if (platform->value("os", "") == "linux" &&
+            platform->value("architecture", "") == "amd64") {
             return &m;
         }
         if (fallback == nullptr) fallback = &m;
@@ -114,8 +114,8 @@ util::Result<OciImage> read_oci_layout(const std::filesystem::path& layout) {
     std::stringstream index_text;
     index_text << index_in.rdbuf();
     auto index = nlohmann::json::parse(index_text.str(), nullptr, false);
-    if (!index_in || index.is_discarded() || !index.is_object() ||
-        !index.contains("manifests") || !index["manifests"].is_array()) {
+    if (!index_in || index.is_discarded() || !index.is_object() || !index.contains("manifests") ||
+        !index["manifests"].is_array()) {
         return fail(ErrorCode::bad_input,
                     (layout / "index.json").string() + " is not an OCI image index");
     }
@@ -123,7 +123,8 @@ util::Result<OciImage> read_oci_layout(const std::filesystem::path& layout) {
     if (chosen == nullptr) {
         return fail(ErrorCode::bad_input, (layout / "index.json").string() + " lists no manifest");
     }
-    std::string digest = (*chosen)["digest"].is_string() ? (*chosen)["digest"].get<std::string>() : "";
+    std::string digest =
+        (*chosen)["digest"].is_string() ? (*chosen)["digest"].get<std::string>() : "";
     auto manifest = read_blob_json(layout, digest, "manifest");
     if (!manifest) return std::unexpected(manifest.error());
     std::string media = manifest->value("mediaType", chosen->value("mediaType", ""));
@@ -131,8 +132,8 @@ util::Result<OciImage> read_oci_layout(const std::filesystem::path& layout) {
         const nlohmann::json* inner =
             manifest->contains("manifests") ? pick((*manifest)["manifests"]) : nullptr;
         if (inner == nullptr) {
-            return fail(ErrorCode::bad_input, layout.string() + ": the index " + digest +
-                                                  " lists no manifest");
+            return fail(ErrorCode::bad_input,
+                        layout.string() + ": the index " + digest + " lists no manifest");
         }
         digest = (*inner)["digest"].is_string() ? (*inner)["digest"].get<std::string>() : "";
         manifest = read_blob_json(layout, digest, "manifest");
@@ -140,8 +141,8 @@ util::Result<OciImage> read_oci_layout(const std::filesystem::path& layout) {
     }
     if (!manifest->contains("config") || !(*manifest)["config"].is_object() ||
         !manifest->contains("layers") || !(*manifest)["layers"].is_array()) {
-        return fail(ErrorCode::bad_input, layout.string() + ": the manifest " + digest +
-                                              " has no config or no layers");
+        return fail(ErrorCode::bad_input,
+                    layout.string() + ": the manifest " + digest + " has no config or no layers");
     }
     OciImage image;
     image.digest = digest;
@@ -163,12 +164,12 @@ util::Result<OciImage> read_oci_layout(const std::filesystem::path& layout) {
         if (!path) return std::unexpected(path.error());
         auto actual = file_digest(*path);
         if (!actual) {
-            return fail(ErrorCode::bad_input, layout.string() + ": the layer blob " +
-                                                  layer_digest + " is missing");
+            return fail(ErrorCode::bad_input,
+                        layout.string() + ": the layer blob " + layer_digest + " is missing");
         }
         if (*actual != layer_digest) {
-            return fail(ErrorCode::bad_input, layout.string() + ": the layer blob " +
-                                                  layer_digest + " does not match its digest");
+            return fail(ErrorCode::bad_input, layout.string() + ": the layer blob " + layer_digest +
+                                                  " does not match its digest");
         }
         image.layers.push_back({*path, layer.value("mediaType", ""), layer_digest});
     }

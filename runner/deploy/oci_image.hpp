@@ -22,12 +22,12 @@ struct ImageLayer {
 };
 
 struct OciImage {
-    std::string digest;                    // the manifest's, "sha256:..."
-    std::vector<ImageLayer> layers;        // bottom first
-    std::vector<std::string> entrypoint;   // config.Entrypoint
-    std::vector<std::string> cmd;          // config.Cmd
+    std::string digest;                                    // the manifest's, "sha256:..."
+    std::vector<ImageLayer> layers;                        // bottom first
+    std::vector<std::string> entrypoint;                   // config.Entrypoint
+    std::vector<std::string> cmd;                          // config.Cmd
     std::vector<std::pair<std::string, std::string>> env;  // config.Env, in order
-    std::string working_dir;               // config.WorkingDir ("" = /)
+    std::string working_dir;                               // config.WorkingDir ("" = /)
 };
 
 // Reads the layout at `layout`. With several manifests in index.json the first one for

@@ -23,8 +23,8 @@ nlohmann::json settings() {
 
 TEST(OciImage, ReadsTheConfigAndLayersOfALayout) {
     testing::TempDir dir;
-    std::string digest = write_layout(dir / "layout", {{{"app/", "", 0755, ""}}, {{"app/x", "x", 0644, ""}}},
-                                      settings());
+    std::string digest = write_layout(
+        dir / "layout", {{{"app/", "", 0755, ""}}, {{"app/x", "x", 0644, ""}}}, settings());
     auto image = read_oci_layout(dir / "layout");
     ASSERT_TRUE(image) << image.error().message;
     EXPECT_EQ(image->digest, digest);
@@ -85,9 +85,9 @@ TEST(LayerUnpack, LayersStackWithWhiteoutsModesAndSymlinks) {
     EXPECT_FALSE(std::filesystem::exists(root / "app/.wh.old.txt"));  // markers are not written
     EXPECT_FALSE(std::filesystem::exists(root / "data/a"));           // opaque: lower layers' gone
     EXPECT_FALSE(std::filesystem::exists(root / "data/.wh..wh..opq"));
-    EXPECT_EQ(testing::read_file(root / "data/c"), "c");              // its own layer's kept
+    EXPECT_EQ(testing::read_file(root / "data/c"), "c");  // its own layer's kept
     EXPECT_EQ(std::filesystem::read_symlink(root / "app/link"), "server.py");
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat((root / "app/server.py").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0755u);
 }

@@ -9,27 +9,26 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "runner/util/sha256.hpp"
 
 namespace sluice::deploy::test_support {
 
 struct LayerEntry {
-    std::string path;      // "app/server.py", "app/" (a directory), ".wh.old" (a whiteout)
-    std::string content;   // a file's bytes
+    std::string path;     // "app/server.py", "app/" (a directory), ".wh.old" (a whiteout)
+    std::string content;  // a file's bytes
     int mode = 0644;
-    std::string symlink;   // when not empty: a symlink to this
+    std::string symlink;  // when not empty: a symlink to this
 };
 
 // A gzip-compressed tar of entries.
 inline std::string make_layer(const std::vector<LayerEntry>& entries) {
     std::string bytes;
     std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
-                                                               archive_write_free);
+                                                              archive_write_free);
     archive_write_add_filter_gzip(a.get());
     archive_write_set_format_pax_restricted(a.get());
     archive_write_open(
@@ -41,7 +40,7 @@ inline std::string make_layer(const std::vector<LayerEntry>& entries) {
         nullptr);
     for (const auto& e : entries) {
         std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(),
-                                                                             archive_entry_free);
+                                                                            archive_entry_free);
         archive_entry_set_pathname(entry.get(), e.path.c_str());
         bool dir = !e.path.empty() && e.path.back() == '/';
         if (!e.symlink.empty()) {
@@ -96,24 +95,23 @@ inline std::string write_layout(const std::filesystem::path& layout,
                                         {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}}
                              .dump();
     std::string config_digest = write_blob(layout, config);
-    std::string manifest =
-        nlohmann::json{{"schemaVersion", 2},
-                       {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                       {"config",
-                        {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                         {"digest", config_digest},
-                         {"size", config.size()}}},
-                       {"layers", layer_descriptors}}
-            .dump();
-    std::string manifest_digest = write_blob(layout, manifest);
-    nlohmann::json index = {
+    std::string manifest = nlohmann::json{
         {"schemaVersion", 2},
-        {"mediaType", "application/vnd.oci.image.index.v1+json"},
-        {"manifests",
-         {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-           {"digest", manifest_digest},
-           {"size", manifest.size()},
-           {"platform", {{"architecture", "amd64"}, {"os", "linux"}}}}}}};
+        {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+        {"config",
+         {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+          {"digest", config_digest},
+          {"size", config.size()}}},
+        {"layers",
+         layer_descriptors}}.dump();
+    std::string manifest_digest = write_blob(layout, manifest);
+    nlohmann::json index = {{"schemaVersion", 2},
+                            {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                            {"manifests",
+                             {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                               {"digest", manifest_digest},
+                               {"size", manifest.size()},
+                               {"platform", {{"architecture", "amd64"}, {"os", "linux"}}}}}}};
     std::ofstream(layout / "index.json") << index.dump(2);
     return manifest_digest;
 }

@@ -28,9 +28,8 @@ util::Result<pid_t> spawn_service(const ServiceLaunch& launch) {
         }
         auto found = exec::find_in_path(program, path);
         if (!found) {
-            return util::fail(ErrorCode::process,
-                              "cannot start the service: " + program + " is not in its PATH (" +
-                                  path + ")");
+            return util::fail(ErrorCode::process, "cannot start the service: " + program +
+                                                      " is not in its PATH (" + path + ")");
         }
         program = *found;
     } else if (program.front() != '/') {
@@ -59,7 +58,8 @@ util::Result<pid_t> spawn_service(const ServiceLaunch& launch) {
     util::UniqueFd report_read(pipe_fds[0]);
     util::UniqueFd report_write(pipe_fds[1]);
     pid_t pid = ::fork();
-    if (pid < 0) return util::fail(ErrorCode::process, std::string("fork: ") + std::strerror(errno));
+    if (pid < 0)
+        return util::fail(ErrorCode::process, std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
         ::setsid();
         sigset_t none;
@@ -104,9 +104,7 @@ void signal_group(pid_t pgid, int sig) {
     if (pgid > 1) ::kill(-pgid, sig);
 }
 
-bool group_exists(pid_t pgid) {
-    return pgid > 1 && (::kill(-pgid, 0) == 0 || errno == EPERM);
-}
+bool group_exists(pid_t pgid) { return pgid > 1 && (::kill(-pgid, 0) == 0 || errno == EPERM); }
 
 util::Result<int> pick_free_port() {
     util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -18,7 +18,7 @@ struct ServiceLaunch {
     std::vector<std::string> argv;  // argv[0] is looked up in the PATH of env when it has no '/'
     std::vector<std::pair<std::string, std::string>> env;  // the complete environment
     std::filesystem::path cwd;
-    std::filesystem::path log;      // stdout and stderr are appended here
+    std::filesystem::path log;  // stdout and stderr are appended here
 };
 
 // Forks and execs the service (stdin /dev/null, its own session and process group, no

@@ -35,9 +35,7 @@ std::string timestamp() {
     return text;
 }
 
-nlohmann::json failure(const std::string& message) {
-    return {{"ok", false}, {"error", message}};
-}
+nlohmann::json failure(const std::string& message) { return {{"ok", false}, {"error", message}}; }
 
 std::string key_of(const std::string& environment, const std::string& id) {
     return environment + '\n' + id;
@@ -73,8 +71,10 @@ Supervisor::Service* Supervisor::find(const std::string& environment, const std:
 }
 
 nlohmann::json Supervisor::describe(const Service& s) const {
-    std::string state = s.pid != 0 ? "running" : s.failed ? "failed" : s.restart_at ? "restarting"
-                                                                                    : "exited";
+    std::string state = s.pid != 0     ? "running"
+                        : s.failed     ? "failed"
+                        : s.restart_at ? "restarting"
+                                       : "exited";
     nlohmann::json j = {{"environment", s.environment},
                         {"deployment", s.id},
                         {"role", s.current ? "current" : "candidate"},
@@ -124,7 +124,8 @@ void Supervisor::stop(Service& s) {
     s.restart_at.reset();
     if (s.pid == 0) return;
     pid_t group = s.pid;
-    log("environment " + s.environment + ": stopping " + s.id + " (pid " + std::to_string(group) + ")");
+    log("environment " + s.environment + ": stopping " + s.id + " (pid " + std::to_string(group) +
+        ")");
     signal_group(group, SIGTERM);
     signal_group(group, SIGCONT);
     auto deadline = Clock::now() + s.stop_grace;
@@ -256,7 +257,8 @@ nlohmann::json Supervisor::promote(const std::string& environment, const std::st
     forget(gone);
     Service* now = find(environment, id);
     log("environment " + environment + ": " + id + " is current" +
-        (previous.is_null() ? std::string() : " (replaced " + previous["id"].get<std::string>() + ")"));
+        (previous.is_null() ? std::string()
+                            : " (replaced " + previous["id"].get<std::string>() + ")"));
     if (now != nullptr) write_current(*now);  // stopping others may have taken a while
     return {{"ok", true}, {"previous", previous}};
 }
@@ -352,9 +354,9 @@ bool Supervisor::step(std::chrono::milliseconds wait) {
                 auto request = nlohmann::json::parse(input.substr(0, end), nullptr, false);
                 input.erase(0, end + 1);
                 bool exit_after = false;
-                nlohmann::json answer = request.is_object()
-                                            ? handle(request, connections_[index].fd.get(), exit_after)
-                                            : failure("a request must be a JSON object");
+                nlohmann::json answer =
+                    request.is_object() ? handle(request, connections_[index].fd.get(), exit_after)
+                                        : failure("a request must be a JSON object");
                 send_line(connections_[index].fd.get(), answer);
                 exit_now = exit_now || exit_after;
             }

@@ -20,11 +20,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "runner/deploy/service_process.hpp"
 #include "runner/util/unique_fd.hpp"
@@ -40,7 +39,7 @@ struct SupervisorOptions {
 };
 
 class Supervisor {
-public:
+  public:
     Supervisor(SupervisorOptions options, util::UniqueFd listener);
     ~Supervisor();
     Supervisor(const Supervisor&) = delete;
@@ -56,7 +55,7 @@ public:
     // Stops every service (SIGTERM, grace, SIGKILL) and forgets them.
     void stop_all();
 
-private:
+  private:
     using Clock = std::chrono::steady_clock;
 
     struct Service {

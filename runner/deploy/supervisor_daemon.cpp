@@ -30,7 +30,8 @@ volatile int g_stop = 0;
 void on_stop_signal(int) { g_stop = 1; }
 
 void say(int fd, std::string_view text) {
-    if (fd >= 0) [[maybe_unused]] auto n = ::write(fd, text.data(), text.size());
+    if (fd >= 0) [[maybe_unused]]
+        auto n = ::write(fd, text.data(), text.size());
 }
 
 // The daemon proper. ready_fd (or -1) hears "ok", "running" or an error, then is closed.
@@ -46,7 +47,7 @@ int serve(const std::filesystem::path& state_dir, int ready_fd) {
     }
     // A service whose parent dies is reparented here, so its whole tree can be reaped.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
     ::sigaction(SIGTERM, &action, nullptr);
@@ -140,8 +141,8 @@ util::Status ensure_supervisor(const std::filesystem::path& state_dir,
     std::error_code ec;
     std::filesystem::create_directories(deploy_root(state_dir), ec);
     auto log = (deploy_root(state_dir) / "supervisor.log").string();
-    std::vector<std::string> args = {sluice_exe.string(), "--state", state_dir.string(),
-                                     "internal", "supervisor", "--detach"};
+    std::vector<std::string> args = {sluice_exe.string(), "--state",    state_dir.string(),
+                                     "internal",          "supervisor", "--detach"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

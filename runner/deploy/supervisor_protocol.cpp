@@ -46,7 +46,8 @@ util::Result<util::UniqueFd> listen_on(const std::string& name) {
     sockaddr_un address;
     socklen_t size = fill_address(address, name);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), size) != 0) {
-        if (errno == EADDRINUSE) return fail(ErrorCode::conflict, "a supervisor is running already");
+        if (errno == EADDRINUSE)
+            return fail(ErrorCode::conflict, "a supervisor is running already");
         return fail(ErrorCode::io, std::string("bind: ") + std::strerror(errno));
     }
     if (::listen(fd.get(), 16) != 0) {
@@ -72,12 +73,13 @@ util::Result<SupervisorClient> SupervisorClient::connect(const std::filesystem::
            errno == EINTR) {
     }
     if (r != 0) {
-        return fail(ErrorCode::unavailable,
-                    "no deploy supervisor is running for " + state_dir.string() + " (" +
-                        std::strerror(errno) + ")");
+        return fail(ErrorCode::unavailable, "no deploy supervisor is running for " +
+                                                state_dir.string() + " (" + std::strerror(errno) +
+                                                ")");
     }
     if (!peer_is_same_user(fd.get())) {
-        return fail(ErrorCode::unavailable, "the deploy supervisor's socket belongs to another user");
+        return fail(ErrorCode::unavailable,
+                    "the deploy supervisor's socket belongs to another user");
     }
     return SupervisorClient(std::move(fd));
 }
@@ -123,7 +125,8 @@ util::Result<nlohmann::json> SupervisorClient::call(const nlohmann::json& reques
         char chunk[4096];
         ssize_t n = ::recv(fd_.get(), chunk, sizeof chunk, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return fail(ErrorCode::unavailable, "the deploy supervisor closed the connection");
+        if (n <= 0)
+            return fail(ErrorCode::unavailable, "the deploy supervisor closed the connection");
         buffer_.append(chunk, static_cast<std::size_t>(n));
     }
 }

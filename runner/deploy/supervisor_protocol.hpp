@@ -23,9 +23,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "runner/util/error.hpp"
 #include "runner/util/unique_fd.hpp"
@@ -45,7 +44,7 @@ util::Result<util::UniqueFd> listen_on(const std::string& address);
 bool peer_is_same_user(int fd);
 
 class SupervisorClient {
-public:
+  public:
     // ErrorCode::unavailable when no supervisor listens for this state directory.
     static util::Result<SupervisorClient> connect(const std::filesystem::path& state_dir);
 
@@ -57,7 +56,7 @@ public:
     // Waits until the supervisor closes the connection (it exits after `shutdown`).
     void wait_closed(std::chrono::milliseconds timeout);
 
-private:
+  private:
     explicit SupervisorClient(util::UniqueFd fd) : fd_(std::move(fd)) {}
     util::UniqueFd fd_;
     std::string buffer_;

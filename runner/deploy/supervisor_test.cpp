@@ -38,7 +38,7 @@ nlohmann::json read_json(const std::filesystem::path& file) {
 }
 
 class SupervisorTest : public ::testing::Test {
-protected:
+  protected:
     void start(SupervisorOptions options = {}) {
         options.state_dir = dir_.path();
         auto listener = listen_on(supervisor_address(dir_.path()));
@@ -153,7 +153,8 @@ TEST_F(SupervisorTest, ACrashingCurrentServiceIsRestartedThenGivenUp) {
     start(options);
     auto c = client();
     auto marks = dir_ / "starts";
-    auto started = c.call(start_request("crashy", "echo x >> " + marks.string() + "; sleep 0.3; exit 3"));
+    auto started =
+        c.call(start_request("crashy", "echo x >> " + marks.string() + "; sleep 0.3; exit 3"));
     ASSERT_TRUE(started);
     ASSERT_TRUE(c.call({{"op", "promote"}, {"environment", "staging"}, {"id", "crashy"}}));
     EXPECT_TRUE(eventually([&] {
