@@ -6,6 +6,8 @@
 #include "runner/access/access_store.hpp"
 #include "runner/access/authenticate.hpp"
 #include "runner/rules/glob.hpp"
+#include "stages/deploy_kubernetes.hpp"
+#include "stages/deploy_local.hpp"
 #include "stages/script_kind.hpp"
 
 namespace sluice::stages {
@@ -50,20 +52,27 @@ util::Status check_environment_write(const pipeline::Pipeline& pipeline,
     return {};
 }
 
+namespace {
+
+std::string target_of(const StageContext& context) {
+    auto target = context.config.find("target");
+    return target != context.config.end() && target->is_string() ? target->get<std::string>()
+                                                                 : std::string("command");
+}
+
+}  // namespace
+
 util::Result<std::optional<exec::ProcessSpec>> DeployKind::prepare(
     const StageContext& context) const {
     const std::string& environment = *context.stage.environment;
-    auto target = context.config.find("target");
-    if (target != context.config.end() && *target != "command") {
-        return util::fail(util::ErrorCode::bad_input,
-                          "deploy target " + target->get<std::string>() +
-                              " is not available in this version of sluice (use target: command)");
-    }
     if (auto ok = check_environment_write(context.pipeline, environment, context.branch,
                                           context.state_dir);
         !ok) {
         return std::unexpected(ok.error());
     }
+    std::string target = target_of(context);
+    if (target == "local") return local_deploy_process(context);
+    if (target == "kubernetes") return kubernetes_deploy_process(context);
     if (context.run.empty()) return std::optional<exec::ProcessSpec>();
     return script_process(context);
 }
@@ -71,7 +80,14 @@ util::Result<std::optional<exec::ProcessSpec>> DeployKind::prepare(
 StageResult DeployKind::finish(const StageContext& context,
                                const exec::ProcessOutcome* outcome) const {
     if (outcome == nullptr) return {true, "", {}};  // nothing to run: the record is the deploy
-    return result_of_process(*outcome, context.timeout);
+    std::string target = target_of(context);
+    if (target == "local") return local_deploy_result(context, *outcome);
+    StageResult result = result_of_process(*outcome, context.timeout);
+    auto image = context.config.find("image");
+    if (image != context.config.end() && image->is_string() && !image->get<std::string>().empty()) {
+        result.report["image"] = *image;
+    }
+    return result;
 }
 
 }  // namespace sluice::stages

@@ -1,8 +1,10 @@
 // The deploy stage kind: checks that the run may deploy to the stage's environment
 // (its branches; for a protected environment, the runner's SLUICE_PROD_TOKEN), then
-// runs the stage's `run:` as a script stage does. The engine records the deployment
-// in the environment's history and performs `promote:`. Richer targets (local,
-// kubernetes) come with the image issue.
+// deploys to its `target:`: `command` (the default) runs the stage's `run:` as a script
+// stage does; `local` runs the service under the state directory's supervisor and
+// switches to it once healthy (deploy_local.hpp); `kubernetes` applies a manifest and
+// waits for the rollout (deploy_kubernetes.hpp). The engine records the deployment (with
+// the report's `image`) in the environment's history and performs `promote:`.
 #pragma once
 
 #include "stages/stage_kind.hpp"

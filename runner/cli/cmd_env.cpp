@@ -1,15 +1,25 @@
 // `sluice env list` and `sluice env history ENV`: the environments' deployments (what
-// was deployed where, from which run and commit, which model version, approved by
-// whom), from the run store. `list` also shows what sluice.yml declares (branches,
-// protected), when there is a sluice.yml here.
+// was deployed where, from which run and commit, which model version and image, approved
+// by whom), from the run store. `list` also shows what sluice.yml declares (branches,
+// protected), when there is a sluice.yml here, and the local service an environment runs.
+// `sluice env rollback ENV` re-deploys the previous good deployment; `sluice env stop`
+// stops local services (and the deploy supervisor once none is left).
+#include <signal.h>
+
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 #include "runner/cli/commands.hpp"
 #include "runner/cli/pipeline_file.hpp"
 #include "runner/cli/run_driver.hpp"
 #include "runner/cli/run_source.hpp"
 #include "runner/pipeline/loader.hpp"
+#include "runner/deploy/local_deploy.hpp"
+#include "runner/deploy/service_process.hpp"
+#include "runner/deploy/supervisor_protocol.hpp"
 #include "runner/pipeline/model_names.hpp"
 
 namespace sluice::cli {
@@ -19,9 +29,27 @@ namespace {
 nlohmann::json deployment_json(const store::Deployment& d) {
     return {{"id", d.id},         {"environment", d.environment}, {"run", d.run_id},
             {"stage", d.stage},   {"commit", d.commit},           {"branch", d.branch},
-            {"model", d.model},   {"model_version", d.model_version},
+            {"model", d.model},   {"model_version", d.model_version}, {"image", d.image},
             {"approved_by", d.approved_by}, {"status", d.status}, {"reason", d.reason},
             {"at_ms", d.at_ms}};
+}
+
+// The image column: a digest shortened like a commit ("sha256:0123456789ab"), a
+// reference shortened to its repository and that ("repo@sha256:0123456789ab").
+std::string short_image(const std::string& image) {
+    if (image.empty()) return "-";
+    auto at = image.find("sha256:");
+    if (at == std::string::npos) return image;
+    return image.substr(0, std::min(image.size(), at + 7 + 12));
+}
+
+// STATE/deploy/ENV/current.json: the local service the environment runs (null if none).
+nlohmann::json current_service(const std::filesystem::path& state, const std::string& environment) {
+    std::ifstream in(deploy::environment_dir(state, environment) / "current.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    auto json = nlohmann::json::parse(text.str(), nullptr, false);
+    return in && json.is_object() ? json : nlohmann::json();
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -34,7 +62,8 @@ void print_row(const store::Deployment& d) {
     std::string model = d.model.empty() ? "-" : d.model + " v" + d.model_version;
     std::cout << std::left << std::setw(21) << local_time(d.at_ms) << std::setw(7)
               << d.run_id << std::setw(10) << (d.commit.empty() ? "-" : d.commit.substr(0, 8))
-              << std::setw(14) << model << std::setw(8) << d.status
+              << std::setw(14) << model << std::setw(21) << short_image(d.image) << std::setw(8)
+              << d.status
               << (d.approved_by.empty() ? "-" : joined(d.approved_by));
     if (!d.reason.empty()) std::cout << "  (" << d.reason << ")";
     std::cout << "\n";
@@ -56,8 +85,8 @@ int list(const GlobalOptions& global, bool json) {
     }
     nlohmann::json out = nlohmann::json::array();
     if (!json) {
-        std::cout << "ENVIRONMENT  LAST DEPLOYED          RUN    COMMIT    MODEL         STATUS  "
-                     "APPROVED BY\n";
+        std::cout << "ENVIRONMENT  LAST DEPLOYED          RUN    COMMIT    MODEL         IMAGE"
+                     "                STATUS  APPROVED BY\n";
     }
     for (const auto& name : *names) {
         auto last = session->store.deployments(name, 1);
@@ -69,6 +98,9 @@ int list(const GlobalOptions& global, bool json) {
         if (json) {
             nlohmann::json j = {{"environment", name}};
             if (!last->empty()) j["last"] = deployment_json(last->front());
+            if (auto service = current_service(session->state.root, name); !service.is_null()) {
+                j["service"] = service;
+            }
             if (env != nullptr) {
                 j["branches"] = env->branches;
                 j["protected"] = env->is_protected;
@@ -82,6 +114,12 @@ int list(const GlobalOptions& global, bool json) {
             std::cout << "never deployed";
         } else {
             print_row(last->front());
+            auto service = current_service(session->state.root, name);
+            if (!service.is_null()) {
+                std::cout << std::setw(13) << "" << "serving " << service.value("url", "?") << " ("
+                          << service.value("deployment", "?") << ", pid " << service.value("pid", 0)
+                          << ", " << service.value("state", "?") << ")\n";
+            }
             continue;
         }
         std::cout << "\n";
@@ -105,7 +143,8 @@ int history(const GlobalOptions& global, const std::string& environment, bool js
         std::cout << out.dump(2) << "\n";
         return 0;
     }
-    std::cout << "ID    DEPLOYED             RUN    COMMIT    MODEL         STATUS  APPROVED BY\n";
+    std::cout << "ID    DEPLOYED             RUN    COMMIT    MODEL         IMAGE                "
+                 "STATUS  APPROVED BY\n";
     for (const auto& d : *all) {
         std::cout << std::left << std::setw(6) << d.id;
         print_row(d);
@@ -133,7 +172,8 @@ int rollback(const GlobalOptions& global, const std::string& environment, std::i
         }
         if (current == nullptr) {
             current = &d;
-        } else if (d.commit != current->commit || d.model_version != current->model_version) {
+        } else if (d.commit != current->commit || d.model_version != current->model_version ||
+                   d.image != current->image) {
             target = &d;
             break;
         }
@@ -207,6 +247,61 @@ int rollback(const GlobalOptions& global, const std::string& environment, std::i
                      [&](engine::Engine& engine) { return engine.run(request); });
 }
 
+// Without a supervisor (it was killed), a service it left is stopped through its
+// current.json: SIGTERM to its process group, 5 s, then SIGKILL.
+void stop_orphan(const std::filesystem::path& state, const std::string& environment) {
+    auto service = current_service(state, environment);
+    if (service.is_null()) return;
+    pid_t pid = service.value("pid", 0);
+    if (pid > 1 && deploy::group_exists(pid)) {
+        deploy::signal_group(pid, SIGTERM);
+        for (int i = 0; i < 250 && deploy::group_exists(pid); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        deploy::signal_group(pid, SIGKILL);
+    }
+    std::error_code ec;
+    std::filesystem::remove(deploy::environment_dir(state, environment) / "current.json", ec);
+    std::cout << environment << ": stopped " << service.value("deployment", "?") << "\n";
+}
+
+// Stops the local service of environment ("" with all: every one) and, once the
+// supervisor has nothing left, the supervisor too.
+int stop(const GlobalOptions& global, const std::string& environment, bool all) {
+    if (environment.empty() == !all) {
+        return report_error({util::ErrorCode::bad_input, "give an environment or --all", {}});
+    }
+    auto session = open_session(global, std::filesystem::current_path());
+    if (!session) return report_error(session.error());
+    const auto& state = session->state.root;
+    auto client = deploy::SupervisorClient::connect(state);
+    if (!client) {
+        std::vector<std::string> names = {environment};
+        if (all) {
+            names.clear();
+            std::error_code ec;
+            for (const auto& e : std::filesystem::directory_iterator(deploy::deploy_root(state), ec)) {
+                if (e.is_directory(ec)) names.push_back(e.path().filename().string());
+            }
+        }
+        for (const auto& name : names) stop_orphan(state, name);
+        return 0;
+    }
+    auto stopped = client->call({{"op", "stop"}, {"environment", all ? "" : environment}});
+    if (!stopped) return report_error(stopped.error());
+    for (const auto& id : (*stopped)["stopped"]) {
+        std::cout << (all ? std::string() : environment + ": ") << "stopped " << id.get<std::string>()
+                  << "\n";
+    }
+    if ((*stopped)["stopped"].empty() && !all) {
+        std::cout << environment << ": no local service was running\n";
+    }
+    if ((*stopped).value("remaining", 1) == 0) {
+        if (client->call({{"op", "shutdown"}})) client->wait_closed(std::chrono::seconds(10));
+    }
+    return 0;
+}
+
 }  // namespace
 
 void add_env_command(CLI::App& app, const GlobalOptions& global, int& exit_status) {
@@ -233,6 +328,15 @@ void add_env_command(CLI::App& app, const GlobalOptions& global, int& exit_statu
     rollback_cmd->add_flag("--json", *json, "One JSON event per line instead of text");
     rollback_cmd->callback([&global, &exit_status, environment, to, jobs, json] {
         exit_status = rollback(global, *environment, *to, *jobs, *json);
+    });
+    auto all = std::make_shared<bool>(false);
+    auto stop_environment = std::make_shared<std::string>();
+    auto* stop_cmd = cmd->add_subcommand(
+        "stop", "Stop an environment's local service (target: local); --all: every one");
+    stop_cmd->add_option("ENV", *stop_environment, "The environment");
+    stop_cmd->add_flag("--all", *all, "Every local service, and the deploy supervisor");
+    stop_cmd->callback([&global, &exit_status, stop_environment, all] {
+        exit_status = stop(global, *stop_environment, *all);
     });
 }
 

@@ -115,6 +115,16 @@ int show_run(const GlobalOptions& global, const std::string& id_text, bool json)
         if (s.report.contains("rules")) {
             std::cout << "\n" << s.stage << ": " << stages::gate_report_text(s.report);
         }
+        if (s.report.contains("deployment") && s.report["deployment"].is_object()) {
+            const auto& d = s.report["deployment"];
+            std::cout << "\n" << s.stage << ": " << (s.status == "passed" ? "deployed to " : "did not deploy to ")
+                      << d.value("environment", "?");
+            if (d.contains("image")) std::cout << ", image " << d.value("image", "");
+            if (s.report.contains("service") && s.report["service"].is_object()) {
+                std::cout << ", serving " << s.report["service"].value("url", "");
+            }
+            std::cout << "\n";
+        }
         if (s.report.contains("candidates")) {
             for (const auto& c : s.report["candidates"]) {
                 std::cout << "\n" << s.stage << ": logged version " << c.value("version", "?")

@@ -82,6 +82,14 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
         StageStart& start = starts[static_cast<std::size_t>(i)];
         start.preset = sched::State::skipped;
         start.reason = why;
+        if (request.rollback.is_object() && request.rollback.contains("from_run")) {
+            // A rollback re-runs only the deploy stage: what it uses of the stages before
+            // it (`${{ stages.image.outputs.layout }}`) is what they gave the run it restores.
+            auto from = request.rollback["from_run"].get<store::RunId>();
+            if (auto old = deps_.store.find_stage(from, stage); old && *old) {
+                start.outputs = (*old)->outputs;
+            }
+        }
         start.record.status = "skipped";
         start.record.reason = why;
     }

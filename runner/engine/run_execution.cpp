@@ -358,10 +358,14 @@ void RunExecution::after_deploy(int s, stages::StageResult& result) {
     }
     record.approved_by = std::move(approved_by);
     record.status = result.ok ? "passed" : "failed";
+    if (result.report.contains("image") && result.report["image"].is_string()) {
+        record.image = result.report["image"].get<std::string>();
+    }
     auto added = deps_.store.add_deployment(record);
     if (!added) check(util::Status(std::unexpected(added.error())));
     result.report["deployment"] = {{"environment", record.environment},
                                    {"approved_by", record.approved_by}};
+    if (!record.image.empty()) result.report["deployment"]["image"] = record.image;
 }
 
 util::Result<bool> RunExecution::approval_given(const pipeline::Stage& stage) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "runner/pipeline/duration.hpp"
 #include "runner/pipeline/gate_expression.hpp"
 #include "runner/util/suggest.hpp"
 
@@ -23,6 +24,8 @@ enum class Type {
     registry,       // builtin | file | mlflow, or { mlflow: { uri: URL } }
     credentials,    // a string (a name) or a map of strings
     ports,          // a port or a list of them (8080, "8080/tcp"), stored as strings
+    duration,       // a duration (`30s`, `2m`), stored as written
+    count,          // a whole number (`3`), stored as a string
 };
 
 struct KindKey {
@@ -40,7 +43,7 @@ constexpr std::array<std::string_view, 3> k_registries{"builtin", "file", "mlflo
 // deploy's `environment`, `run`, `approval` and `promote` are not here: they are stage
 // keys with typed fields (any stage may have them). image's `env` is here: for an image
 // it is the image's environment, not the build's.
-constexpr std::array<KindKey, 23> k_kind_keys{{
+constexpr std::array<KindKey, 30> k_kind_keys{{
     {"registry", StageKind::gate, Type::registry},
     {"model", StageKind::gate, Type::model_name},
     {"require", StageKind::gate, Type::rules, true},
@@ -64,6 +67,13 @@ constexpr std::array<KindKey, 23> k_kind_keys{{
     {"target", StageKind::deploy, Type::choice, false, k_deploy_targets},
     {"health_url", StageKind::deploy, Type::text},
     {"manifest", StageKind::deploy, Type::text},
+    {"image", StageKind::deploy, Type::text},
+    {"health_timeout", StageKind::deploy, Type::duration},
+    {"kubectl", StageKind::deploy, Type::text},
+    {"name", StageKind::deploy, Type::text},
+    {"namespace", StageKind::deploy, Type::text},
+    {"replicas", StageKind::deploy, Type::count},
+    {"port", StageKind::deploy, Type::count},
 }};
 
 const KindKey* find(std::string_view key, StageKind kind) {
@@ -243,6 +253,27 @@ std::optional<nlohmann::json> convert(Reader& reader, const Entry& entry, const 
         }
         case Type::ports:
             return text_list(reader, entry, stage, "ports");
+        case Type::duration: {
+            auto s = reader.string(entry);
+            if (!s) return std::nullopt;
+            if (s->find("${{") == std::string::npos && !parse_duration(*s)) {
+                reader.error(v, quote(entry.label) + " must be a duration like 30s, 2m or 1h30m, got " +
+                                    quote(*s));
+                return std::nullopt;
+            }
+            return scanned(reader, v, stage);
+        }
+        case Type::count: {
+            auto s = reader.string(entry);
+            if (!s) return std::nullopt;
+            bool digits = !s->empty() && s->size() <= 9;
+            for (char c : *s) digits = digits && c >= '0' && c <= '9';
+            if (s->find("${{") == std::string::npos && !digits) {
+                reader.error(v, quote(entry.label) + " must be a whole number, got " + quote(*s));
+                return std::nullopt;
+            }
+            return scanned(reader, v, stage);
+        }
     }
     return std::nullopt;
 }

@@ -37,6 +37,28 @@ TEST(LoaderErrors, NeedsOfTheWrongType) {
                      "`needs` must be a list of stage names, got a map");
 }
 
+TEST(LoaderErrors, DeployTargetsNeedWhatTheyDeploy) {
+    expect_one_error("name: p\nstages:\n  d:\n    kind: deploy\n    environment: s\n"
+                     "    target: kubernetes\n",
+                     3, 3,
+                     "stage `d` needs `image`: target kubernetes deploys an image pinned by digest "
+                     "(e.g. ${{ stages.push.outputs.image }})");
+    expect_one_error("name: p\nstages:\n  d:\n    kind: deploy\n    environment: s\n"
+                     "    target: local\n",
+                     3, 3,
+                     "stage `d` needs `image` (an OCI image layout) or `run` (the service's "
+                     "command): target local runs one of them");
+}
+
+TEST(LoaderErrors, DeployDurationsAndCounts) {
+    expect_one_error("name: p\nstages:\n  d:\n    kind: deploy\n    environment: s\n"
+                     "    run: x\n    health_timeout: soon\n",
+                     7, 21, "`health_timeout` must be a duration like 30s, 2m or 1h30m, got `soon`");
+    expect_one_error("name: p\nstages:\n  d:\n    kind: deploy\n    environment: s\n"
+                     "    run: x\n    replicas: -1\n",
+                     7, 15, "`replicas` must be a whole number, got `-1`");
+}
+
 TEST(LoaderErrors, BooleanOfTheWrongType) {
     expect_one_error("name: p\nstages:\n  a:\n    run: x\n    allow_failure: maybe\n", 5, 20,
                      "`allow_failure` must be true or false, got `maybe`");

@@ -297,6 +297,10 @@ stages:
     target: kubernetes
     manifest: k8s/deploy.yml
     health_url: http://127.0.0.1:8080/health
+    image: registry/churn@sha256:0123
+    health_timeout: 90s
+    replicas: 2
+    namespace: ml
 variables: {TOKEN: secret}
 )");
     const Stage& gate = p.stages[0];
@@ -317,6 +321,10 @@ variables: {TOKEN: secret}
 
     EXPECT_EQ(p.stages[2].config["credentials"]["username"], "bot");
     EXPECT_EQ(p.stages[3].config["target"], "kubernetes");
+    EXPECT_EQ(p.stages[3].config["image"], "registry/churn@sha256:0123");
+    EXPECT_EQ(p.stages[3].config["health_timeout"], "90s");
+    EXPECT_EQ(p.stages[3].config["replicas"], "2");
+    EXPECT_EQ(p.stages[3].config["namespace"], "ml");
     EXPECT_EQ(p.stages[3].environment, "staging");
 }
 

@@ -334,6 +334,19 @@ class StageReader {
                              " needs `environment`: a deploy stage "
                              "deploys to one");
         }
+        if (stage_.kind == StageKind::deploy) {
+            std::string target = stage_.config.value("target", std::string("command"));
+            if (target == "kubernetes" && !seen_.contains("image")) {
+                r_.error(at, "stage " + quote(stage_.name) +
+                                 " needs `image`: target kubernetes deploys an image pinned "
+                                 "by digest (e.g. ${{ stages.push.outputs.image }})");
+            }
+            if (target == "local" && !seen_.contains("image") && !run_given_) {
+                r_.error(at, "stage " + quote(stage_.name) +
+                                 " needs `image` (an OCI image layout) or `run` (the "
+                                 "service's command): target local runs one of them");
+            }
+        }
         for (std::string_view key : required_kind_keys(stage_.kind)) {
             if (seen_.contains(std::string(key))) continue;
             r_.error(at, "stage " + quote(stage_.name) + " needs " + quote(key) + ": a " + kind +

@@ -140,11 +140,19 @@ CREATE TABLE artifacts (
 );
 )sql";
 
-constexpr std::array<Migration, 4> k_migrations{{
+// Version 5: what a deployment deployed: the image's digest (target local) or its
+// reference pinned by digest (kubernetes, or any deploy stage's `image:`). Rows from
+// before have none.
+constexpr const char* k_schema_v5 = R"sql(
+ALTER TABLE deployments ADD COLUMN image TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<Migration, 5> k_migrations{{
     {1, k_schema_v1},
     {2, k_schema_v2},
     {3, k_schema_v3},
     {4, k_schema_v4},
+    {5, k_schema_v5},
 }};
 
 static_assert(k_migrations.back().version == k_schema_version,

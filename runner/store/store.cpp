@@ -989,8 +989,8 @@ Result<std::int64_t> Store::add_deployment(const Deployment& d) {
         std::int64_t now = s.now_ms();
         auto q = s.db.prepare(
             "INSERT INTO deployments (environment, run_id, stage, commit_sha, branch, model, "
-            "model_version, approved_by, status, reason, at_ms) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+            "model_version, approved_by, status, reason, at_ms, image) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
         if (!q) return std::unexpected(s.error(q.error()));
         q->bind_text(1, d.environment);
         q->bind_int(2, d.run_id);
@@ -1003,10 +1003,12 @@ Result<std::int64_t> Store::add_deployment(const Deployment& d) {
         q->bind_text(9, d.status);
         q->bind_text(10, d.reason);
         q->bind_int(11, now);
+        q->bind_text(12, d.image);
         if (auto done = q->run(); !done) return std::unexpected(s.error(done.error()));
         std::int64_t id = sqlite3_last_insert_rowid(s.db.get());
         nlohmann::json data = {{"environment", d.environment}, {"status", d.status}};
         if (!d.model_version.empty()) data["model_version"] = d.model_version;
+        if (!d.image.empty()) data["image"] = d.image;
         if (auto done = s.append_event(d.run_id, d.stage, "deployed", data, now); !done) {
             return std::unexpected(s.error(done.error()));
         }
@@ -1088,7 +1090,7 @@ Result<std::vector<Deployment>> Store::deployments(const std::string& environmen
     auto& s = *impl_;
     auto q = s.db.prepare(
         "SELECT id, environment, run_id, stage, commit_sha, branch, model, model_version, "
-        "approved_by, status, reason, at_ms FROM deployments WHERE environment = ?1 "
+        "approved_by, status, reason, at_ms, image FROM deployments WHERE environment = ?1 "
         "ORDER BY id DESC LIMIT ?2");
     if (!q) return std::unexpected(s.error(q.error()));
     q->bind_text(1, environment);
@@ -1116,6 +1118,7 @@ Result<std::vector<Deployment>> Store::deployments(const std::string& environmen
         d.status = q->column_text(9);
         d.reason = q->column_text(10);
         d.at_ms = q->column_int(11);
+        d.image = q->column_text(12);
         out.push_back(std::move(d));
     }
     return out;

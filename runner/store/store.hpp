@@ -26,7 +26,7 @@ using RunId = std::int64_t;
 
 // The schema version this sluice writes (PRAGMA user_version). A database with a higher
 // version comes from a newer sluice and is refused rather than misread.
-inline constexpr int k_schema_version = 4;
+inline constexpr int k_schema_version = 5;
 
 // Run statuses: running, waiting, passed, failed, cancelled, interrupted.
 // Stage statuses: pending, running, waiting, passed, failed, skipped, cancelled,
@@ -160,6 +160,7 @@ struct Deployment {
     std::string branch;
     std::string model;
     std::string model_version;
+    std::string image;       // digest (sha256:...) or reference (repo@sha256:...), "" if none
     std::vector<std::string> approved_by;
     std::string status;      // passed, failed
     std::string reason;

@@ -495,6 +495,43 @@ TEST(Store, TooNewDatabaseIsRefused) {
     EXPECT_EQ(raw_text(path, "PRAGMA user_version"), std::to_string(k_schema_version + 1));
 }
 
+TEST(Schema, AVersion4DatabaseMigratesAndKeepsItsDeployments) {
+    testing::TempDir dir;
+    auto path = dir / "runs.db";
+    // A database as sluice with schema version 4 left it, with one deployment.
+    std::string v4;
+    for (const auto& m : migrations()) {
+        if (m.version <= 4) v4 += m.sql;
+    }
+    raw_sql(path, v4 + "PRAGMA user_version = 4;"
+                       "INSERT INTO runs (pipeline, file, yaml, workdir, trigger_name, event_name, "
+                       "branch, commit_sha, status, created_ms) VALUES ('p', 'sluice.yml', '', '/w', "
+                       "'local', 'manual', 'main', 'abc', 'passed', 1);"
+                       "INSERT INTO deployments (environment, run_id, stage, status, at_ms) "
+                       "VALUES ('staging', 1, 'deploy', 'passed', 2);");
+    auto store = open_store(path);
+    EXPECT_EQ(raw_text(path, "PRAGMA user_version"), "5");
+    auto old = store.deployments("staging", 0);
+    ASSERT_TRUE(old);
+    ASSERT_EQ(old->size(), 1u);
+    EXPECT_EQ((*old)[0].image, "");
+    EXPECT_EQ((*old)[0].stage, "deploy");
+
+    Deployment next;
+    next.environment = "staging";
+    next.run_id = 1;
+    next.stage = "deploy";
+    next.status = "passed";
+    next.image = "sha256:" + std::string(64, 'b');
+    ASSERT_TRUE(store.add_deployment(next));
+    auto all = store.deployments("staging", 0);
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ((*all)[0].image, next.image);  // newest first
+    auto events = store.events(1);
+    ASSERT_TRUE(events);
+    EXPECT_EQ(events->back().data["image"], next.image);
+}
+
 TEST(Schema, MigrationsAreNumberedOneByOneUpToTheCurrentVersion) {
     auto all = migrations();
     ASSERT_FALSE(all.empty());
