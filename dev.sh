@@ -19,8 +19,12 @@ case "${1:-}" in
     scripts/install-deps.sh
     configure_and_build build -DSLUICE_TESTS=OFF
     cd examples/churn
+    # The push stage's registry (docker-registry on 127.0.0.1:5000), for this run only.
+    tools/registry.sh start
+    trap 'tools/registry.sh stop' EXIT
     rc=0
     ../../build/sluice run || rc=$?
+    echo "dev.sh: the deployed services keep running (sluice env list); sluice env stop --all stops them"
     if [ "$rc" -eq 3 ]; then
       # Production waits for a release manager: that is the pipeline working.
       echo "dev.sh: the run waits for an approval of deploy-production (see examples/churn/README.md)"
