@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "runner/util/atomic_file.hpp"
+#include "runner/util/shell_quote.hpp"
 #include "stages/deploy_local.hpp"
 #include "stages/kubernetes_manifest.hpp"
 
@@ -33,18 +34,6 @@ util::Result<int> number_of(const nlohmann::json& config, const char* key, int f
                                               " to " + std::to_string(high));
     }
     return value;
-}
-
-std::string shell_quoted(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out += c;
-        }
-    }
-    return out + "'";
 }
 
 // The path of a health URL ("/health" from "http://host:8080/health" or "/health").
@@ -117,15 +106,15 @@ util::Result<exec::ProcessSpec> kubernetes_deploy_process(const StageContext& co
 
     std::string kubectl = text_of(config, "kubectl");
     if (kubectl.empty()) kubectl = "kubectl";
-    std::string ns = app.ns.empty() ? "" : " --namespace " + shell_quoted(app.ns);
-    std::string apply = kubectl + " apply -f " + shell_quoted(manifest_file.string());
+    std::string ns = app.ns.empty() ? "" : " --namespace " + util::shell_quote(app.ns);
+    std::string apply = kubectl + " apply -f " + util::shell_quote(manifest_file.string());
     std::string rollout = kubectl + " rollout status deployment/" + app.name + ns +
                           " --timeout=" + std::to_string(seconds) + "s";
     std::string script = "# written by sluice for stage " + context.stage.name + "\nset -e\n" +
-                         "echo " + shell_quoted("+ " + apply) + "\n" + apply + "\n" + "echo " +
-                         shell_quoted("+ " + rollout) + "\n" + rollout + "\n" +
-                         "printf 'image=%s\\nname=%s\\nmanifest=%s\\n' " + shell_quoted(app.image) +
-                         " " + shell_quoted(app.name) + " " + shell_quoted(manifest_file.string()) +
+                         "echo " + util::shell_quote("+ " + apply) + "\n" + apply + "\n" + "echo " +
+                         util::shell_quote("+ " + rollout) + "\n" + rollout + "\n" +
+                         "printf 'image=%s\\nname=%s\\nmanifest=%s\\n' " + util::shell_quote(app.image) +
+                         " " + util::shell_quote(app.name) + " " + util::shell_quote(manifest_file.string()) +
                          " >> \"$SLUICE_OUTPUT\"\n";
     auto script_file = context.scratch / "kubectl.sh";
     if (auto w = util::write_file_atomically(script_file, script); !w)

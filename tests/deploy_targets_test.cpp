@@ -21,6 +21,7 @@
 #include "runner/git/repo_fixture_test_support.hpp"
 #include "runner/http/curl_http_client.hpp"
 #include "runner/testing/command.hpp"
+#include "tests/run_json_support.hpp"
 #include "runner/testing/temp_dir.hpp"
 
 namespace sluice {
@@ -90,13 +91,7 @@ class DeployTargets : public ::testing::Test {
         return testing::run_command(argv, {repo_.dir(), e});
     }
     nlohmann::json stage(int run, const std::string& name) {
-        auto r = sluice({"show", std::to_string(run), "--json"});
-        auto j = nlohmann::json::parse(r.out, nullptr, false);
-        if (j.is_discarded()) return {};
-        for (const auto& s : j["stages"]) {
-            if (s["stage"] == name) return s;
-        }
-        return {};
+        return testing::stage_in_show(sluice({"show", std::to_string(run), "--json"}).out, name);
     }
     nlohmann::json history(const std::string& environment) {
         auto r = sluice({"env", "history", environment, "--json"});

@@ -9,6 +9,7 @@
 
 #include "runner/git/repo_fixture_test_support.hpp"
 #include "runner/testing/command.hpp"
+#include "tests/run_json_support.hpp"
 #include "runner/testing/temp_dir.hpp"
 
 namespace sluice {
@@ -72,12 +73,7 @@ protected:
                       std::move(env));
     }
     nlohmann::json stage(int run, const std::string& name) {
-        auto r = sluice({"show", std::to_string(run), "--json"});
-        auto j = nlohmann::json::parse(r.out);
-        for (const auto& s : j["stages"]) {
-            if (s["stage"] == name) return s;
-        }
-        return {};
+        return testing::stage_in_show(sluice({"show", std::to_string(run), "--json"}).out, name);
     }
     testing::TempDir dir_;
     FixtureRepo repo_;

@@ -10,6 +10,7 @@
 #include "runner/git/repo_fixture_test_support.hpp"
 #include "runner/http/curl_http_client.hpp"
 #include "runner/testing/command.hpp"
+#include "tests/run_json_support.hpp"
 #include "runner/testing/oci_registry.hpp"
 #include "runner/testing/temp_dir.hpp"
 
@@ -43,13 +44,7 @@ protected:
         return sluice({"run"}, std::move(env));
     }
     nlohmann::json stage(int run, const std::string& name) {
-        auto r = sluice({"show", std::to_string(run), "--json"});
-        auto j = nlohmann::json::parse(r.out, nullptr, false);
-        if (j.is_discarded()) return {};
-        for (const auto& s : j["stages"]) {
-            if (s["stage"] == name) return s;
-        }
-        return {};
+        return testing::stage_in_show(sluice({"show", std::to_string(run), "--json"}).out, name);
     }
     static CommandResult skopeo(std::vector<std::string> args) {
         args.insert(args.begin(), "/usr/bin/skopeo");

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "runner/util/shell_quote.hpp"
+
 namespace sluice::hooks {
 
 namespace {
@@ -194,23 +196,11 @@ bool is_sluice_hook(std::string_view text) {
     return text.find("\n" + std::string(k_marker)) != std::string_view::npos;
 }
 
-std::string shell_quote(std::string_view text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out += c;
-        }
-    }
-    return out + "'";
-}
-
 std::string pre_push_script(const std::string& sluice_path) {
     std::string text = header(k_pre_push,
                               "Runs the pipeline for each pushed branch or tag and blocks the push "
                               "when it fails;\n# SLUICE_SKIP=1 git push bypasses it.");
-    text += fill(k_prologue, {{"HOOK", "pre-push"}, {"SLUICE", shell_quote(sluice_path)}});
+    text += fill(k_prologue, {{"HOOK", "pre-push"}, {"SLUICE", util::shell_quote(sluice_path)}});
     text += k_pre_push_body;
     return text;
 }
@@ -220,7 +210,7 @@ std::string post_script(std::string_view hook, const std::string& sluice_path, b
     std::string text =
         header(hook, std::string("Runs the pipeline for the new ") + (merge ? "merge" : "commit") +
                          " on the current branch" + (async ? ", in the background." : "."));
-    text += fill(k_prologue, {{"HOOK", std::string(hook)}, {"SLUICE", shell_quote(sluice_path)}});
+    text += fill(k_prologue, {{"HOOK", std::string(hook)}, {"SLUICE", util::shell_quote(sluice_path)}});
     text += fill(k_post_body, {{"ASYNC", async ? "1" : "0"},
                                {"HOOK", std::string(hook)},
                                {"WHAT", merge ? "merge" : "commit"},

@@ -22,9 +22,6 @@ inline constexpr std::string_view k_marker = "# sluice-hook:";
 // Whether a hook's text is one sluice wrote (it has a line starting with k_marker).
 bool is_sluice_hook(std::string_view text);
 
-// `text` quoted for sh: 'it'\''s'.
-std::string shell_quote(std::string_view text);
-
 // The pre-push hook: for each pushed branch or tag (deletions skipped) it runs
 //   SLUICE run --event push --branch B|--tag T --commit SHA [--before OLD] --trigger hook
 //              --id-file FILE
