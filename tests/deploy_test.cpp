@@ -102,6 +102,11 @@ TEST_F(Deploy, AnApprovedDeployIsRecordedAndPromotesTheCandidate) {
     EXPECT_EQ(h[0]["approved_by"], nlohmann::json::array({"ann"}));
     EXPECT_EQ(h[0]["branch"], "main");
     EXPECT_EQ(h[0]["commit"].get<std::string>().size(), 40u);
+    // Staging promotes nothing, yet its history names the model version the run logged.
+    auto staging = nlohmann::json::parse(sluice({"env", "history", "staging", "--json"}).out);
+    ASSERT_EQ(staging.size(), 1u);
+    EXPECT_EQ(staging[0]["model"], "churn");
+    EXPECT_EQ(staging[0]["model_version"], "1");
 
     // The next candidate is compared with the champion production now serves.
     repo_.write("f1.txt", "0.80");

@@ -2,6 +2,7 @@
 #include "runner/engine/run_execution.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "runner/engine/expression_values.hpp"
 #include "runner/engine/promotion.hpp"
@@ -346,6 +347,24 @@ void RunExecution::after_deploy(int s, stages::StageResult& result) {
             result.report["promotion"] = *promoted;
             record.model = stage.promote->model;
             record.model_version = (*promoted)["version"].get<std::string>();
+        }
+    }
+    if (record.model_version.empty()) {
+        // No promotion: the history still says which model it deployed when this run
+        // logged exactly one candidate (a stage's `metrics:`).
+        std::set<std::pair<std::string, std::string>> logged;
+        for (const auto& other : slots_) {
+            const nlohmann::json& report = other->record.report;
+            if (!report.is_object() || !report.contains("candidates")) continue;
+            for (const auto& c : report["candidates"]) {
+                if (c.is_object() && c.value("model", "") != "" && c.value("version", "") != "") {
+                    logged.emplace(c["model"].get<std::string>(), c["version"].get<std::string>());
+                }
+            }
+        }
+        if (logged.size() == 1) {
+            record.model = logged.begin()->first;
+            record.model_version = logged.begin()->second;
         }
     }
     record.reason = result.reason;
