@@ -33,7 +33,8 @@ struct StageContext {
     std::filesystem::path state_dir;      // sluice's state directory (registry.db, ...)
     std::filesystem::path scratch;        // a directory of this stage's own, for its files
     // The $SLUICE_OUTPUT values of the stages this one needs (directly or through
-    // others), by stage name: how a push finds the image stage's layout.
+    // others), by stage name: how a push finds the image stage's layout. Filled for
+    // push stages only.
     std::map<std::string, nlohmann::json> upstream_outputs = {};
 };
 

@@ -270,9 +270,12 @@ void RunExecution::start_stage(int s) {
         facts_.commit ? facts_.commit->sha : std::string(),
         facts_.commit ? facts_.commit->branch : std::string(), deps_.state.root,
         deps_.state.stage_dir(facts_.id, stage.name)});
-    for (const pipeline::Stage* up : pipeline::upstream_stages(pipeline_, stage)) {
-        for (std::size_t i = 0; i < pipeline_.stages.size(); ++i) {
-            if (&pipeline_.stages[i] == up) slot.context->upstream_outputs[up->name] = slots_[i]->outputs;
+    if (stage.kind == pipeline::StageKind::push) {
+        // Only a push reads them (the image it sends): copying every upstream stage's
+        // outputs into every stage's context would cost a chain of N stages N^2 copies.
+        for (const pipeline::Stage* up : pipeline::upstream_stages(pipeline_, stage)) {
+            auto i = static_cast<std::size_t>(up - pipeline_.stages.data());
+            slot.context->upstream_outputs[up->name] = slots_[i]->outputs;
         }
     }
     auto spec = kind->prepare(*slot.context);
