@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "runner/testing/command.hpp"
@@ -229,6 +231,86 @@ TEST_F(CacheRun, ArtifactsAreListedWithSizesAndHashesAndCopiedOut) {
     EXPECT_EQ(nlohmann::json::parse(sluice({"cache", "ls", "--json"}).out)["entries"].size(), 0u);
     auto bad = sluice({"cache", "gc", "--max-size", "lots"});
     EXPECT_EQ(bad.exit_code, 2) << bad.err;
+}
+
+// One stage per way a remembered result must be doubted (run_memo.hpp). Each stage
+// appends its name to ran.log when it really runs.
+constexpr const char* k_remembered = R"yml(name: remembered
+stages:
+  glob:
+    run: cat g/* > g.out && echo glob >> ran.log
+    inputs: ["g/*"]
+    outputs: [g.out]
+  edit:
+    run: cp e.txt e.out && echo edit >> ran.log
+    inputs: [e.txt]
+    outputs: [e.out]
+  after_edit:
+    needs: [edit]
+    run: echo after_edit >> ran.log
+    inputs: [n.txt]
+  output_gone:
+    run: cp o.txt o.out && echo output_gone >> ran.log
+    inputs: [o.txt]
+    outputs: [o.out]
+  same:
+    run: cp s.txt s.out && echo same >> ran.log
+    inputs: [s.txt]
+    outputs: [s.out]
+)yml";
+
+bool remembered(const nlohmann::json& run, const std::string& stage) {
+    nlohmann::json report = stage_of(run, stage)["report"];
+    return report.contains("cache") && report["cache"].value("remembered", false);
+}
+
+TEST_F(CacheRun, ARememberedRunIsCheckedByStatDataAndStillSeesEveryChange) {
+    dir_.write("sluice.yml", k_remembered);
+    for (const char* f : {"g/a.txt", "e.txt", "n.txt", "o.txt", "s.txt"}) dir_.write(f, "1234\n");
+    ASSERT_EQ(sluice({"run"}).exit_code, 0);
+    ran();
+    // The memo vouches only for paths whose mtime and ctime are older than the run's
+    // start by FileDigests::k_timestamp_slack (2 s): let the tree get that old.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    auto second = sluice({"run"});  // looks everything up, and remembers it
+    ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+    EXPECT_EQ(ran(), std::vector<std::string>{});
+    auto third = sluice({"run"});
+    ASSERT_EQ(third.exit_code, 0) << third.out << third.err;
+    EXPECT_EQ(ran(), std::vector<std::string>{});
+    auto run = show(3);
+    for (const char* stage : {"glob", "edit", "after_edit", "output_gone", "same"}) {
+        EXPECT_EQ(status(run, stage), "cached") << stage;
+        EXPECT_TRUE(remembered(run, stage)) << stage;
+        EXPECT_EQ(stage_of(run, stage)["reason"], "from the cache (run 1)");
+    }
+
+    // A new file where a glob looks; new bytes of the same size behind the old mtime
+    // (and what needs that stage); an output removed from the workspace.
+    dir_.write("g/b.txt", "5678\n");
+    struct stat before {};
+    ASSERT_EQ(::stat((dir_ / "e.txt").c_str(), &before), 0);
+    dir_.write("e.txt", "abcd\n");
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    ASSERT_EQ(utimensat(AT_FDCWD, (dir_ / "e.txt").c_str(), times, 0), 0);
+    std::filesystem::remove(dir_ / "o.out");
+    auto fourth = sluice({"run"});
+    ASSERT_EQ(fourth.exit_code, 0) << fourth.out << fourth.err;
+    EXPECT_EQ(ran(), (std::vector<std::string>{"after_edit", "edit", "glob"}));
+    run = show(4);
+    EXPECT_EQ(testing::read_file(dir_ / "g.out"), "1234\n5678\n");
+    EXPECT_EQ(testing::read_file(dir_ / "e.out"), "abcd\n");
+    EXPECT_EQ(status(run, "output_gone"), "cached");  // restored from the cache
+    EXPECT_FALSE(remembered(run, "output_gone"));
+    EXPECT_EQ(testing::read_file(dir_ / "o.out"), "1234\n");
+    EXPECT_TRUE(remembered(run, "same"));
+
+    // `cache gc` removes the entries a memo points at: nothing is taken from it.
+    ASSERT_EQ(sluice({"cache", "gc", "--max-size", "0"}).exit_code, 0);
+    auto fifth = sluice({"run"});
+    ASSERT_EQ(fifth.exit_code, 0) << fifth.out << fifth.err;
+    // (after_edit keeps no outputs: its entry holds no bytes, and 0 bytes fit in 0.)
+    EXPECT_EQ(ran(), (std::vector<std::string>{"edit", "glob", "output_gone", "same"}));
 }
 
 TEST_F(CacheRun, ConcurrentRunsShareTheCache) {

@@ -3,6 +3,7 @@
 
 #include "runner/cache/byte_size.hpp"
 #include "runner/cache/cache_gc.hpp"
+#include "runner/cache/cache_generation.hpp"
 #include "runner/cli/commands.hpp"
 #include "runner/util/clock.hpp"
 
@@ -12,6 +13,7 @@ namespace {
 struct OpenCache {
     cache::ObjectStore objects;
     cache::CacheIndex index;
+    std::filesystem::path root;  // STATE/cache
 };
 
 util::Result<OpenCache> open_cache(const GlobalOptions& global) {
@@ -22,7 +24,7 @@ util::Result<OpenCache> open_cache(const GlobalOptions& global) {
     if (!objects) return std::unexpected(objects.error());
     auto index = cache::CacheIndex::open(root / "cache.db");
     if (!index) return std::unexpected(index.error());
-    return OpenCache{std::move(*objects), std::move(*index)};
+    return OpenCache{std::move(*objects), std::move(*index), root};
 }
 
 int list_cache(const GlobalOptions& global, bool json) {
@@ -76,7 +78,10 @@ int gc_cache(const GlobalOptions& global, int keep, const std::string& max_size)
     auto c = open_cache(global);
     if (!c) return report_error(c.error());
     auto report = cache::gc(c->index, c->objects, policy);
+    // Remembered runs must not vouch for entries gc removed (even when it stopped halfway).
+    auto moved_on = cache::next_generation(c->root);
     if (!report) return report_error(report.error());
+    if (!moved_on) return report_error(moved_on.error());
     std::cout << "removed " << report->entries_removed << " entries and " << report->objects_removed
               << " objects (" << cache::format_size(report->bytes_freed) << "), kept "
               << cache::format_size(report->bytes_kept) << "\n";

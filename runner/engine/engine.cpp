@@ -9,6 +9,7 @@
 #include "runner/engine/stage_view.hpp"
 #include "runner/pipeline/loader.hpp"
 #include "runner/plan/plan.hpp"
+#include "runner/util/sha256.hpp"
 
 extern char** environ;
 
@@ -95,7 +96,7 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
     }
     RunFacts facts{*id,          request.trigger,   request.event,  request.target_branch,
                    request.tag,  request.commit,    request.workspace, request.jobs, false,
-                   request.rollback, !request.no_cache};
+                   request.rollback, !request.no_cache, util::sha256_hex(request.yaml)};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }
@@ -172,7 +173,8 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs,
                    run_jobs,
                    true,
                    run.options.value("rollback", nlohmann::json()),
-                   !run.options.value("no_cache", false)};
+                   !run.options.value("no_cache", false),
+                   ""};  // a resumed run neither uses nor leaves a remembered run
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }

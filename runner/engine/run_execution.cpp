@@ -1,9 +1,12 @@
 // The run loop: start what the scheduler allows, record what happens, until done.
 #include "runner/engine/run_execution.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <set>
 
+#include "runner/cache/cache_generation.hpp"
 #include "runner/engine/expression_values.hpp"
 #include "runner/engine/promotion.hpp"
 #include "runner/engine/stage_outputs.hpp"
@@ -51,6 +54,8 @@ struct RunExecution::Slot {
     std::optional<StageKey> key;            // a cacheable stage's cache key
     std::optional<cache::CacheEntry> from;  // the entry its result came from
     std::string result_key;                 // what dependents' keys see of it
+    std::optional<StageMemo> memo;          // what its cached result rested on (run_memo.hpp)
+    const StageMemo* remembered = nullptr;  // taken from the last run's memo (memo_)
     bool begun = false;                     // its start is recorded (not when cached)
 };
 
@@ -121,6 +126,16 @@ util::Result<RunEnd> RunExecution::execute() {
                               "cannot create " + dir.string() + ": " + ec.message());
         }
     }
+    if (facts_.use_cache && !facts_.resumed && !facts_.pipeline_digest.empty()) {
+        // Read before the cache index is asked anything (cache_generation.hpp).
+        generation_ = cache::read_generation(cache_.root());
+        memo_file_ = RunMemo::file_for(cache_.root() / "runs", facts_.pipeline_digest,
+                                       facts_.workspace);
+        if (!memo_file_.empty()) memo_ = RunMemo::load(memo_file_, generation_);
+        auto now = std::chrono::milliseconds(deps_.clock.epoch_ms());
+        trusted_before_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 now - cache::FileDigests::k_timestamp_slack).count();
+    }
     // The loop's writes of one wake-up (stages that ended, stages started) are one
     // transaction, committed before the loop waits again: a commit per wake-up instead
     // of two per stage, and none between a stage's end and the start of the next.
@@ -165,6 +180,7 @@ util::Result<RunEnd> RunExecution::execute() {
     }
     check(deps_.store.end_batch());
     (void)cache_.save();  // remembered digests only: a lost save costs a re-hash
+    save_memo();
 
     std::string status = cancelling_              ? "cancelled"
                          : scheduler_.succeeded() ? "passed"
@@ -225,6 +241,8 @@ void RunExecution::start_stage(int s) {
     slot.key.reset();
     slot.from.reset();
     slot.result_key.clear();
+    slot.memo.reset();
+    slot.remembered = nullptr;
 
     auto log_path = deps_.state.log_file(facts_.id, stage.name);
     auto output_path = deps_.state.output_file(facts_.id, stage.name);
@@ -256,8 +274,10 @@ void RunExecution::start_stage(int s) {
     auto config = resolve_json(s, stage.config);
     if (!config) return fail(config.error().message);
     if (cacheable(stage)) {
+        bool use_cache = facts_.use_cache && stage.cache;
+        if (use_cache && take_remembered(s)) return;
         if (auto keyed = compute_key(s); !keyed) return fail(keyed.error().message);
-        if (facts_.use_cache && stage.cache && take_from_cache(s)) return;
+        if (use_cache && take_from_cache(s)) return;
     }
     // Only a stage that runs needs its whole environment (a cached one is done above).
     auto env = environment_for(s);
@@ -542,23 +562,87 @@ void RunExecution::record_start(int s) {
     deps_.reporter.stage_started(name, slot.record.attempt);
 }
 
+std::vector<std::pair<std::string, std::string>> RunExecution::needed_keys(int s) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& need : pipeline_.stages[static_cast<std::size_t>(s)].needs) {
+        const Slot& other = *slots_[static_cast<std::size_t>(pipeline_.index_of(need))];
+        out.emplace_back(need, other.result_key.empty() ? other.record.status : other.result_key);
+    }
+    return out;
+}
+
 util::Status RunExecution::compute_key(int s) {
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
     const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
-    auto input = key_input_for(pipeline_, stage,
-                               [&](std::string_view name) { return lookup(s, name); });
+    std::vector<std::pair<std::string, std::optional<std::string>>> looked_up;
+    auto input = key_input_for(pipeline_, stage, [&](std::string_view name) {
+        auto value = lookup(s, name);
+        looked_up.emplace_back(std::string(name), value);
+        return value;
+    });
     if (!input) return std::unexpected(input.error());
-    for (const auto& need : stage.needs) {
-        const Slot& other = *slots_[static_cast<std::size_t>(pipeline_.index_of(need))];
-        input->needs[need] = other.result_key.empty() ? other.record.status : other.result_key;
-    }
-    auto key = cache_.key(stage, *input, facts_.workspace);
+    auto needs = needed_keys(s);
+    for (const auto& [need, key] : needs) input->needs[need] = key;
+    bool remember = !memo_file_.empty() && facts_.use_cache && stage.cache;
+    std::vector<SeenPath> seen;
+    auto key = cache_.key(stage, *input, facts_.workspace, remember ? &seen : nullptr);
     if (!key) {
         return util::fail(util::ErrorCode::io,
                           "cannot compute the stage's cache key: " + key.error().message);
     }
     slot.key = std::move(*key);
+    if (remember) {
+        StageMemo memo{stage.name, slot.key->key, std::move(needs), std::move(looked_up), {}, {}};
+        memo.checks.reserve(seen.size());
+        for (const auto& path : seen) {
+            auto check = path_check(path, trusted_before_ns_);
+            if (!check) return {};  // changed too recently to be vouched for by its stat data
+            memo.checks.push_back(std::move(*check));
+        }
+        slot.memo = std::move(memo);
+    }
     return {};
+}
+
+bool RunExecution::take_remembered(int s) {
+    if (memo_.size() == 0) return false;
+    Slot& slot = *slots_[static_cast<std::size_t>(s)];
+    const StageMemo* memo = memo_.find(pipeline_.stages[static_cast<std::size_t>(s)].name);
+    if (memo == nullptr || memo->needs != needed_keys(s)) return false;
+    for (const auto& [name, value] : memo->lookups) {
+        if (lookup(s, name) != value) return false;
+    }
+    for (const auto& check : memo->checks) {
+        if (!still_holds(check, facts_.workspace.native())) return false;
+    }
+    slot.key = StageKey{memo->key, nlohmann::json::object()};
+    slot.from = memo->entry;
+    slot.remembered = memo;
+    conclude_cached(s, {0, memo->entry.paths.size()});
+    return true;
+}
+
+void RunExecution::save_memo() {
+    if (memo_file_.empty() || cancelling_ || store_error_) return;
+    // This run's cached stages; what it did not include keeps its memo.
+    RunMemo next;
+    bool changed = false;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        const Slot& slot = *slots_[i];
+        const StageMemo* before = memo_.find(pipeline_.stages[i].name);
+        const StageMemo* now = nullptr;
+        if (slot.record.status == "cached") {
+            now = slot.remembered != nullptr ? slot.remembered : slot.memo ? &*slot.memo : nullptr;
+        } else if (!slot.included) {
+            now = before;
+        }
+        changed = changed || now != before;
+        if (now != nullptr) next.add(*now);
+    }
+    if (!changed) return;
+    // Stored entries moved the generation on: what this run saw may be stale already.
+    if (cache::read_generation(cache_.root()) != generation_) return;
+    (void)next.save(memo_file_, generation_);  // best effort: a lost memo costs time only
 }
 
 bool RunExecution::take_from_cache(int s) {
@@ -580,29 +664,51 @@ bool RunExecution::take_from_cache(int s) {
         note(restored.error().message);
         return false;
     }
-    cache_.touch(slot.key->key);
+    if (slot.memo) {
+        // The outputs as they are now in the workspace, for the next run to look at.
+        for (const auto& path : (*entry)->paths) {
+            SeenPath seen{path.path, false, false, {}};
+            std::string full = facts_.workspace.native() + "/" + path.path;
+            seen.present = ::lstat(full.c_str(), &seen.st) == 0;
+            auto check = seen.present ? path_check(seen, trusted_before_ns_) : std::nullopt;
+            if (!check) {
+                slot.memo.reset();
+                break;
+            }
+            slot.memo->checks.push_back(std::move(*check));
+        }
+        if (slot.memo) slot.memo->entry = **entry;
+    }
     slot.from = std::move(**entry);
+    conclude_cached(s, *restored);
+    return true;
+}
+
+void RunExecution::conclude_cached(int s, const cache::RestoreCounts& counts) {
+    Slot& slot = *slots_[static_cast<std::size_t>(s)];
+    const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    cache_.touch(slot.key->key);
     slot.outputs = slot.from->stage_outputs;
     if (!slot.from->paths.empty()) {
         check(deps_.store.set_artifacts(facts_.id, stage.name, to_artifacts(stage.name, slot.from->paths)));
     }
     nlohmann::json report = {{"cache", {{"from_run", slot.from->run_id},
                                         {"key", slot.key->key},
-                                        {"restored", restored->restored},
-                                        {"unchanged", restored->unchanged}}}};
+                                        {"restored", counts.restored},
+                                        {"unchanged", counts.unchanged}}}};
+    // Vouched for by the last run's memo (stat data) rather than by hashing the inputs.
+    if (slot.remembered != nullptr) report["cache"]["remembered"] = true;
     if (stage.metrics) {
         auto logged = candidates_.log(pipeline_, stage, facts_.workspace, std::to_string(facts_.id),
                                       facts_.commit ? facts_.commit->sha : std::string());
         if (!logged) {
             record_start(s);
-            conclude(s, false, logged.error().message, nullptr, std::move(report));
-            return true;
+            return conclude(s, false, logged.error().message, nullptr, std::move(report));
         }
         report.update(*logged);
     }
     conclude(s, true, "from the cache (run " + std::to_string(slot.from->run_id) + ")", nullptr,
              std::move(report));
-    return true;
 }
 
 util::Status RunExecution::keep_result(int s) {

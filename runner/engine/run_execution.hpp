@@ -9,6 +9,7 @@
 
 #include "runner/engine/candidate_log.hpp"
 #include "runner/engine/engine.hpp"
+#include "runner/engine/run_memo.hpp"
 #include "runner/engine/stage_cache.hpp"
 #include "runner/sched/scheduler.hpp"
 
@@ -42,6 +43,9 @@ struct RunFacts {
     nlohmann::json rollback;
     // false (`--no-cache`): every stage runs; passed stages still fill the cache.
     bool use_cache = true;
+    // The SHA-256 of the pipeline's text: what its remembered run (run_memo.hpp) is
+    // kept under; "" remembers nothing (a resumed run).
+    std::string pipeline_digest;
 };
 
 class RunExecution {
@@ -66,6 +70,14 @@ private:
     // its result came from the cache (then the stage is concluded `cached`).
     util::Status compute_key(int stage);
     bool take_from_cache(int stage);
+    // The same answer from the last run's memo, when everything it rested on still holds.
+    bool take_remembered(int stage);
+    // A result that came from `entry` (restored as `counts` say): concluded `cached`.
+    void conclude_cached(int stage, const cache::RestoreCounts& counts);
+    // What a stage's key sees of the stages it needs: their result keys (or status).
+    std::vector<std::pair<std::string, std::string>> needed_keys(int stage) const;
+    // At the end: the memo of this run's cached stages, for the next run.
+    void save_memo();
     // After a passed stage: its artifacts stored and recorded, its cache entry written;
     // an error fails the stage (a declared output that is missing).
     util::Status keep_result(int stage);
@@ -94,6 +106,12 @@ private:
     std::optional<util::Error> store_error_;
     CandidateLog candidates_;
     StageCache cache_;
+    // The last run's memo (empty when not used), where this run's goes, and from when on
+    // a path's timestamps are too young to vouch for it.
+    RunMemo memo_;
+    std::filesystem::path memo_file_;
+    std::string generation_;
+    std::int64_t trusted_before_ns_ = 0;
 };
 
 }  // namespace sluice::engine

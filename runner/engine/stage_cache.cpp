@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "runner/cache/cache_generation.hpp"
 #include "runner/util/clock.hpp"
 
 namespace sluice::engine {
@@ -59,23 +60,33 @@ util::Result<StageKeyInput> key_input_for(const pipeline::Pipeline& pipeline,
 StageCache::StageCache(std::filesystem::path root, std::filesystem::path skip)
     : root_(std::move(root)), skip_(std::move(skip)) {}
 
-util::Status StageCache::open() {
-    if (objects_) return {};
-    auto objects = cache::ObjectStore::open(root_);
-    if (!objects) return std::unexpected(objects.error());
+util::Status StageCache::open_index() {
+    if (index_) return {};
     auto index = cache::CacheIndex::open(root_ / "cache.db");
     if (!index) return std::unexpected(index.error());
-    objects_.emplace(std::move(*objects));
     index_.emplace(std::move(*index));
+    return {};
+}
+
+util::Status StageCache::open() {
+    if (objects_) return {};
+    if (auto opened = open_index(); !opened) return opened;
+    auto objects = cache::ObjectStore::open(root_);
+    if (!objects) return std::unexpected(objects.error());
+    objects_.emplace(std::move(*objects));
     digests_.emplace(cache::FileDigests::load(root_ / "digests"));
     return {};
 }
 
 util::Result<StageKey> StageCache::key(const pipeline::Stage& stage, const StageKeyInput& input,
-                                       const std::filesystem::path& workspace) {
+                                       const std::filesystem::path& workspace,
+                                       std::vector<SeenPath>* seen) {
     if (auto opened = open(); !opened) return std::unexpected(opened.error());
-    auto inputs = match_stage_files(workspace, stage.inputs, skip_);
+    auto inputs = match_stage_files(workspace, stage.inputs, skip_, seen);
     if (!inputs) return std::unexpected(inputs.error());
+    if (seen != nullptr) {
+        for (const auto& m : inputs->paths) seen->push_back({m.path, false, true, m.st});
+    }
     return compute_stage_key(input, *inputs, workspace, *digests_);
 }
 
@@ -115,18 +126,21 @@ util::Result<std::vector<cache::CachedPath>> StageCache::store_outputs(
 
 util::Status StageCache::remember(const cache::CacheEntry& entry) {
     if (auto opened = open(); !opened) return opened;
-    return index_->put(entry);
+    if (auto put = index_->put(entry); !put) return put;
+    // The key may have had an entry (a --no-cache run): remembered runs must look again.
+    return cache::next_generation(root_);
 }
 
 void StageCache::touch(const std::string& key) { touched_.push_back(key); }
 
 util::Status StageCache::save() {
-    if (!digests_) return {};
     util::Status status;
     if (!touched_.empty()) {
-        status = index_->touch(touched_, util::SystemClock().epoch_ms());
+        status = open_index();
+        if (status) status = index_->touch(touched_, util::SystemClock().epoch_ms());
         touched_.clear();
     }
+    if (!digests_) return status;
     if (auto saved = digests_->save(); !saved) return saved;
     return status;
 }

@@ -38,9 +38,11 @@ public:
     // root: STATE/cache; skip: the state directory (never an input or an output).
     StageCache(std::filesystem::path root, std::filesystem::path skip);
 
-    // The stage's key over the files its `inputs:` match in `workspace`.
+    // The stage's key over the files its `inputs:` match in `workspace`; `seen` (when
+    // given) gets every path the match looked at, the matched ones last.
     util::Result<StageKey> key(const pipeline::Stage& stage, const StageKeyInput& input,
-                               const std::filesystem::path& workspace);
+                               const std::filesystem::path& workspace,
+                               std::vector<SeenPath>* seen = nullptr);
     util::Result<std::optional<cache::CacheEntry>> find(const std::string& key);
     // The most recent entry of that stage, to say why a key missed.
     util::Result<std::optional<cache::CacheEntry>> latest(const std::string& pipeline,
@@ -53,6 +55,7 @@ public:
     // ErrorCode::bad_input ("declared output X was not produced").
     util::Result<std::vector<cache::CachedPath>> store_outputs(const pipeline::Stage& stage,
                                                                const std::filesystem::path& workspace);
+    // Stores the entry, then moves the cache generation on (cache_generation.hpp).
     util::Status remember(const cache::CacheEntry& entry);
     // Marks an entry used (for `cache gc`); written by save(), all in one transaction.
     void touch(const std::string& key);
@@ -61,8 +64,12 @@ public:
     // result).
     util::Status save();
 
+    // The cache directory (STATE/cache).
+    const std::filesystem::path& root() const { return root_; }
+
 private:
     util::Status open();
+    util::Status open_index();  // the index only (touches of a run that used no other part)
 
     std::filesystem::path root_;
     std::filesystem::path skip_;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <optional>
 
 #include "runner/rules/glob.hpp"
@@ -60,8 +61,11 @@ std::string literal_prefix(std::string_view pattern) {
 
 class Walker {
 public:
-    Walker(const std::filesystem::path& root, const std::filesystem::path& skip)
-        : root_(root), skip_(skip.empty() ? std::filesystem::path() : skip.lexically_normal()) {}
+    Walker(const std::filesystem::path& root, const std::filesystem::path& skip,
+           std::vector<SeenPath>* seen)
+        : root_(root),
+          skip_(skip.empty() ? std::filesystem::path() : skip.lexically_normal()),
+          seen_(seen) {}
 
     // Calls visit(relative path, stat) for everything under `relative` ("" = the root),
     // directories before what is in them; visit returns false to not descend. A
@@ -72,9 +76,19 @@ public:
         std::filesystem::path dir = relative.empty() ? root_ : root_ / relative;
         DIR* d = ::opendir(dir.c_str());
         if (d == nullptr) {
-            if (errno == ENOENT || errno == ENOTDIR) return {};
+            if (errno == ENOENT || errno == ENOTDIR) {
+                if (seen_ != nullptr) seen_->push_back({relative, true, false, {}});
+                return {};
+            }
             return util::fail(util::ErrorCode::io,
                               "cannot list " + dir.string() + ": " + std::strerror(errno));
+        }
+        if (seen_ != nullptr) {
+            SeenPath listed{relative, true, true, {}};
+            if (::fstat(::dirfd(d), &listed.st) != 0) {
+                listed.st.st_mtim.tv_sec = std::numeric_limits<time_t>::max();  // never trusted
+            }
+            seen_->push_back(std::move(listed));
         }
         std::vector<std::pair<std::string, struct stat>> entries;
         while (dirent* e = ::readdir(d)) {
@@ -103,6 +117,7 @@ public:
 private:
     std::filesystem::path root_;
     std::filesystem::path skip_;
+    std::vector<SeenPath>* seen_;
 };
 
 std::optional<MatchedPath::Type> type_of(const struct stat& st) {
@@ -116,7 +131,8 @@ std::optional<MatchedPath::Type> type_of(const struct stat& st) {
 
 util::Result<MatchedPaths> match_stage_files(const std::filesystem::path& root,
                                              std::span<const std::string> patterns,
-                                             const std::filesystem::path& skip) {
+                                             const std::filesystem::path& skip,
+                                             std::vector<SeenPath>* seen) {
     std::vector<rules::Glob> excludes;
     struct Include {
         std::string written;
@@ -138,7 +154,7 @@ util::Result<MatchedPaths> match_stage_files(const std::filesystem::path& root,
         return std::ranges::any_of(excludes, [&](const rules::Glob& g) { return g.matches(path); });
     };
 
-    Walker walker(root, skip);
+    Walker walker(root, skip, seen);
     std::vector<MatchedPath> found;
     // Everything in a matched directory belongs to the match; an empty one is listed.
     auto add_tree = [&](const std::string& path, const struct stat& st) -> util::Status {
@@ -170,10 +186,13 @@ util::Result<MatchedPaths> match_stage_files(const std::filesystem::path& root,
             struct stat st {};
             std::filesystem::path full = root / inc.pattern;
             if (::lstat(full.c_str(), &st) == 0) {
+                if (seen != nullptr) seen->push_back({inc.pattern, false, true, st});
                 if (auto added = add_tree(inc.pattern, st); !added) return std::unexpected(added.error());
             } else if (errno != ENOENT && errno != ENOTDIR) {
                 return util::fail(util::ErrorCode::io,
                                   "cannot read " + full.string() + ": " + std::strerror(errno));
+            } else if (seen != nullptr) {
+                seen->push_back({inc.pattern, false, false, {}});
             }
         } else {
             std::string prefix = literal_prefix(inc.pattern);

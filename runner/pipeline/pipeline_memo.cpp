@@ -1,9 +1,6 @@
 // Remembered pipelines (see pipeline_memo.hpp).
 #include "runner/pipeline/pipeline_memo.hpp"
 
-#include <sys/stat.h>
-
-#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -11,21 +8,14 @@
 #include "runner/pipeline/loader.hpp"
 #include "runner/pipeline/model_json.hpp"
 #include "runner/util/atomic_file.hpp"
+#include "runner/util/executable_identity.hpp"
+#include "runner/util/keep_newest.hpp"
 #include "runner/util/sha256.hpp"
 
 namespace sluice::pipeline {
 namespace {
 
 constexpr std::string_view k_format = "sluice-pipeline-memo 1";
-
-// This executable, by what changes when it is rebuilt.
-std::string executable_identity() {
-    struct stat st {};
-    if (::stat("/proc/self/exe", &st) != 0) return {};
-    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
-           std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-           std::to_string(st.st_mtim.tv_nsec);
-}
 
 std::string memo_key(std::string_view yaml, const std::string& file_name,
                      const std::string& identity) {
@@ -58,28 +48,12 @@ std::optional<Pipeline> read_memo(const std::filesystem::path& path, const std::
     return std::move(*read);
 }
 
-// Keeps the newest k_remembered_pipelines memos.
-void prune(const std::filesystem::path& dir) {
-    std::error_code ec;
-    std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> memos;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-        if (entry.path().extension() != ".cbor") continue;
-        auto when = entry.last_write_time(ec);
-        if (!ec) memos.emplace_back(when, entry.path());
-    }
-    if (memos.size() <= static_cast<std::size_t>(k_remembered_pipelines)) return;
-    std::sort(memos.begin(), memos.end());
-    for (std::size_t i = 0; i + k_remembered_pipelines < memos.size(); ++i) {
-        std::filesystem::remove(memos[i].second, ec);
-    }
-}
-
 }  // namespace
 
 std::expected<Pipeline, util::Errors> load_pipeline_remembered(std::string_view yaml,
                                                                std::string file_name,
                                                                const std::filesystem::path& dir) {
-    std::string identity = executable_identity();
+    std::string identity = util::executable_identity();
     if (identity.empty() || dir.empty()) return load_pipeline_string(yaml, std::move(file_name));
     std::string key = memo_key(yaml, file_name, identity);
     auto path = dir / (key + ".cbor");
@@ -92,7 +66,7 @@ std::expected<Pipeline, util::Errors> load_pipeline_remembered(std::string_view 
     // Best effort: a memo that cannot be written only means parsing again next time.
     if (util::write_file_atomically(
             path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))) {
-        prune(dir);
+        util::keep_newest(dir, ".cbor", k_remembered_pipelines);
     }
     return loaded;
 }

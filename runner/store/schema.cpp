@@ -282,8 +282,11 @@ Result<sqlite::Connection> open_database(const std::filesystem::path& path,
     // commits, and never corrupts the file.
     // journal_size_limit: after a checkpoint the WAL file is cut back to 4 MiB, so one
     // large transaction does not leave a large file behind.
+    // mmap_size: pages of the database file are read through a memory map (the OS's page
+    // cache) instead of one pread(2) each; a run's records touch hundreds of pages.
     for (const char* pragma : {"PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
-                               "PRAGMA journal_size_limit = 4194304"}) {
+                               "PRAGMA journal_size_limit = 4194304",
+                               "PRAGMA mmap_size = 268435456"}) {
         if (auto done = db->exec(pragma); !done) return context(done.error());
     }
     // A short-lived command must not pay for the database's upkeep: the WAL file stays
