@@ -1,6 +1,7 @@
 // The run loop: start what the scheduler allows, record what happens, until done.
 #include "runner/engine/run_execution.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -131,7 +132,10 @@ util::Result<RunEnd> RunExecution::execute() {
         generation_ = cache::read_generation(cache_.root());
         memo_file_ = RunMemo::file_for(cache_.root() / "runs", facts_.pipeline_digest,
                                        facts_.workspace);
-        if (!memo_file_.empty()) memo_ = RunMemo::load(memo_file_, generation_);
+        workspace_fd_ = util::UniqueFd(::open(facts_.workspace.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!memo_file_.empty() && workspace_fd_) memo_ = RunMemo::load(memo_file_, generation_);
+        touch_remembered_ = deps_.clock.epoch_ms() - memo_.touched_ms() >=
+                            cache::CacheIndex::k_touch_resolution_ms;
         auto now = std::chrono::milliseconds(deps_.clock.epoch_ms());
         trusted_before_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  now - cache::FileDigests::k_timestamp_slack).count();
@@ -160,6 +164,7 @@ util::Result<RunEnd> RunExecution::execute() {
                 start_stage(s);
                 started = true;
             }
+            flush_cached();
         }
         if (scheduler_.done() && deps_.runner.running() == 0) break;
         if (scheduler_.stalled() && deps_.runner.running() == 0) break;  // approvals due
@@ -178,6 +183,7 @@ util::Result<RunEnd> RunExecution::execute() {
         deps_.runner.wait_until(deadline);
         deps_.reporter.tick();
     }
+    flush_cached();
     check(deps_.store.end_batch());
     (void)cache_.save();  // remembered digests only: a lost save costs a re-hash
     save_memo();
@@ -223,6 +229,8 @@ util::Result<RunEnd> RunExecution::execute() {
 void RunExecution::start_stage(int s) {
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
     const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
+    // What this stage records comes after what the stages before it recorded.
+    if (memo_.find(stage.name) == nullptr) flush_cached();
     if (stage.approval) {
         auto approved = approval_given(stage);
         if (!approved) {
@@ -276,6 +284,7 @@ void RunExecution::start_stage(int s) {
     if (cacheable(stage)) {
         bool use_cache = facts_.use_cache && stage.cache;
         if (use_cache && take_remembered(s)) return;
+        flush_cached();
         if (auto keyed = compute_key(s); !keyed) return fail(keyed.error().message);
         if (use_cache && take_from_cache(s)) return;
     }
@@ -545,8 +554,13 @@ void RunExecution::conclude(int s, bool ok, std::string reason,
     if (rec.exit_code) data["exit_code"] = *rec.exit_code;
     if (rec.signal != 0) data["signal"] = rec.signal;
     if (!rec.reason.empty()) data["reason"] = rec.reason;
-    check(deps_.store.finish_stage(facts_.id, name, finish,
-                                   store::EventNote{"stage_finished", std::move(data)}));
+    if (defer_record_) {
+        pending_cached_.push_back({name, std::move(finish), std::move(deferred_artifacts_),
+                                   store::EventNote{"stage_finished", std::move(data)}});
+    } else {
+        check(deps_.store.finish_stage(facts_.id, name, finish,
+                                       store::EventNote{"stage_finished", std::move(data)}));
+    }
     slot.recorded = true;
     deps_.reporter.stage_finished(rec);
     if (!ok) record_settled();
@@ -613,7 +627,7 @@ bool RunExecution::take_remembered(int s) {
         if (lookup(s, name) != value) return false;
     }
     for (const auto& check : memo->checks) {
-        if (!still_holds(check, facts_.workspace.native())) return false;
+        if (!still_holds(check, workspace_fd_.get())) return false;
     }
     slot.key = StageKey{memo->key, nlohmann::json::object()};
     slot.from = memo->entry;
@@ -639,7 +653,10 @@ void RunExecution::save_memo() {
         changed = changed || now != before;
         if (now != nullptr) next.add(*now);
     }
-    if (!changed) return;
+    // Entries marked used again: the next minute of runs need not mark them.
+    bool touched = touch_remembered_ && next.size() > 0;
+    if (!changed && !touched) return;
+    next.set_touched_ms(touched || memo_.size() == 0 ? deps_.clock.epoch_ms() : memo_.touched_ms());
     // Stored entries moved the generation on: what this run saw may be stale already.
     if (cache::read_generation(cache_.root()) != generation_) return;
     (void)next.save(memo_file_, generation_);  // best effort: a lost memo costs time only
@@ -687,9 +704,14 @@ bool RunExecution::take_from_cache(int s) {
 void RunExecution::conclude_cached(int s, const cache::RestoreCounts& counts) {
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
     const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
-    cache_.touch(slot.key->key);
+    if (slot.remembered == nullptr || touch_remembered_) cache_.touch(slot.key->key);
     slot.outputs = slot.from->stage_outputs;
-    if (!slot.from->paths.empty()) {
+    // A remembered stage is recorded with the others of its wake-up, in one go
+    // (flush_cached); one with `metrics:` logs a candidate and is recorded as it goes.
+    defer_record_ = slot.remembered != nullptr && !stage.metrics;
+    if (defer_record_) {
+        deferred_artifacts_ = to_artifacts(stage.name, slot.from->paths);
+    } else if (!slot.from->paths.empty()) {
         check(deps_.store.set_artifacts(facts_.id, stage.name, to_artifacts(stage.name, slot.from->paths)));
     }
     nlohmann::json report = {{"cache", {{"from_run", slot.from->run_id},
@@ -709,6 +731,13 @@ void RunExecution::conclude_cached(int s, const cache::RestoreCounts& counts) {
     }
     conclude(s, true, "from the cache (run " + std::to_string(slot.from->run_id) + ")", nullptr,
              std::move(report));
+    defer_record_ = false;
+}
+
+void RunExecution::flush_cached() {
+    if (pending_cached_.empty()) return;
+    check(deps_.store.finish_cached_stages(facts_.id, pending_cached_));
+    pending_cached_.clear();
 }
 
 util::Status RunExecution::keep_result(int s) {
@@ -744,6 +773,7 @@ util::Status RunExecution::keep_result(int s) {
 }
 
 void RunExecution::record_settled() {
+    flush_cached();
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         Slot& slot = *slots_[i];
         int s = static_cast<int>(i);

@@ -12,6 +12,7 @@
 #include "runner/engine/run_memo.hpp"
 #include "runner/engine/stage_cache.hpp"
 #include "runner/sched/scheduler.hpp"
+#include "runner/util/unique_fd.hpp"
 
 namespace sluice::exec {
 class LogWriter;
@@ -78,6 +79,8 @@ private:
     std::vector<std::pair<std::string, std::string>> needed_keys(int stage) const;
     // At the end: the memo of this run's cached stages, for the next run.
     void save_memo();
+    // Records the remembered stages concluded since the last call (one transaction).
+    void flush_cached();
     // After a passed stage: its artifacts stored and recorded, its cache entry written;
     // an error fails the stage (a declared output that is missing).
     util::Status keep_result(int stage);
@@ -109,8 +112,15 @@ private:
     // The last run's memo (empty when not used), where this run's goes, and from when on
     // a path's timestamps are too young to vouch for it.
     RunMemo memo_;
+    util::UniqueFd workspace_fd_;  // where memo_'s paths are looked at again
     std::filesystem::path memo_file_;
     std::string generation_;
+    bool touch_remembered_ = true;  // memo_'s entries were not marked used for a while
+    // Remembered stages concluded, not yet in the store; while defer_record_, conclude()
+    // adds the stage to them (with deferred_artifacts_) instead of writing it.
+    std::vector<store::CachedStage> pending_cached_;
+    bool defer_record_ = false;
+    std::vector<store::Artifact> deferred_artifacts_;
     std::int64_t trusted_before_ns_ = 0;
 };
 

@@ -4,10 +4,12 @@
 // inconsistency while reading makes the memo empty.
 #include "runner/engine/run_memo.hpp"
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 
 #include "runner/util/atomic_file.hpp"
 #include "runner/util/executable_identity.hpp"
@@ -19,7 +21,7 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "the memo is written little-endian");
 
-constexpr std::string_view k_format = "sluice-run-memo 1\n";
+constexpr std::string_view k_format = "sluice-run-memo 2\n";
 constexpr std::int64_t k_billion = 1'000'000'000;
 
 std::int64_t ns_of(const struct timespec& t) { return t.tv_sec * k_billion + t.tv_nsec; }
@@ -185,10 +187,10 @@ std::optional<PathCheck> path_check(const SeenPath& seen, std::int64_t trusted_b
     return c;
 }
 
-bool still_holds(const PathCheck& check, const std::string& workspace) {
-    std::string full = check.path.empty() ? workspace : workspace + "/" + check.path;
+bool still_holds(const PathCheck& check, int workspace_fd) {
     struct stat st {};
-    int rc = check.listed ? ::stat(full.c_str(), &st) : ::lstat(full.c_str(), &st);
+    const char* path = check.path.empty() ? "." : check.path.c_str();
+    int rc = ::fstatat(workspace_fd, path, &st, check.listed ? 0 : AT_SYMLINK_NOFOLLOW);
     bool present = rc == 0 && (!check.listed || S_ISDIR(st.st_mode));
     if (!check.present) {
         // Not there (or, for a listing, not a directory): it must still be so; any other
@@ -217,12 +219,15 @@ std::filesystem::path RunMemo::file_for(const std::filesystem::path& dir,
 
 RunMemo RunMemo::load(const std::filesystem::path& file, const std::string& generation) {
     RunMemo memo;
-    std::ifstream in(file, std::ios::binary);
+    std::ifstream in(file, std::ios::binary | std::ios::ate);
     if (!in) return memo;
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string bytes(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+    in.seekg(0);
+    if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) return memo;
     if (!std::string_view(bytes).starts_with(k_format)) return memo;
     Reader r(std::string_view(bytes).substr(k_format.size()));
     if (r.str() != generation || !r.ok()) return memo;
+    memo.touched_ms_ = r.i64();
     for (auto n = r.count(8); n > 0; --n) {
         StageMemo stage;
         if (!read_stage(r, stage)) return RunMemo();
@@ -250,6 +255,7 @@ util::Status RunMemo::save(const std::filesystem::path& file, const std::string&
     Writer w;
     w.bytes().append(k_format);
     w.str(generation);
+    w.u64(static_cast<std::uint64_t>(touched_ms_));
     w.u64(stages_.size());
     for (const auto& stage : stages_) write_stage(w, stage);
     auto written = util::write_file_atomically(file, w.bytes());

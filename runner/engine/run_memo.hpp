@@ -57,8 +57,9 @@ struct PathCheck {
 // recently to be vouched for by its stat data (mtime or ctime not before trusted_before_ns).
 std::optional<PathCheck> path_check(const SeenPath& seen, std::int64_t trusted_before_ns);
 
-// Whether looking at the path again (under `workspace`) gives the same answer.
-bool still_holds(const PathCheck& check, const std::string& workspace);
+// Whether looking at the path again (under the workspace, open as `workspace_fd`: an
+// O_PATH descriptor, so a path is resolved from there, not from /) gives the same answer.
+bool still_holds(const PathCheck& check, int workspace_fd);
 
 struct StageMemo {
     std::string stage;
@@ -88,11 +89,18 @@ public:
     void add(StageMemo memo);
     std::size_t size() const { return stages_.size(); }
 
+    // When its entries were last marked used in the cache index (epoch ms): a run that
+    // takes them from the memo within CacheIndex::k_touch_resolution_ms of that does not
+    // open the index to mark them again (the index would not change them).
+    std::int64_t touched_ms() const { return touched_ms_; }
+    void set_touched_ms(std::int64_t ms) { touched_ms_ = ms; }
+
     // Writes it atomically (best effort for callers: a lost memo costs a slower run)
     // and keeps the newest k_remembered_runs files of its directory.
     util::Status save(const std::filesystem::path& file, const std::string& generation) const;
 
 private:
+    std::int64_t touched_ms_ = 0;
     std::vector<StageMemo> stages_;  // in the order added
     std::unordered_map<std::string, std::size_t> by_stage_;
 };

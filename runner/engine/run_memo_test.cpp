@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "runner/testing/temp_dir.hpp"
+#include "runner/util/unique_fd.hpp"
 
 namespace sluice::engine {
 namespace {
@@ -126,7 +127,9 @@ TEST(RunMemo, LookingAgainNoticesEveryChange) {
     testing::TempDir dir;
     dir.write("data/a.csv", "1,2\n");
     dir.write("keep.txt", "same\n");
-    auto ws = dir.path().string();
+    util::UniqueFd fd(::open(dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(fd);
+    int ws = fd.get();
     auto a = check_of(seen_lstat(dir.path(), "data/a.csv"));
     auto keep = check_of(seen_lstat(dir.path(), "keep.txt"));
     auto listing = check_of(seen_listing(dir.path(), "data"));

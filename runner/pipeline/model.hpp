@@ -19,6 +19,8 @@ using Millis = std::chrono::milliseconds;
 struct Pos {
     int line = 0;
     int column = 0;
+
+    bool operator==(const Pos&) const = default;
 };
 
 enum class StageKind { script, gate, image, push, deploy };

@@ -85,69 +85,81 @@ std::optional<std::vector<std::string>> strings_of(const json& j) {
     return j.get<std::vector<std::string>>();
 }
 
-json text(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
-std::optional<std::string> text_of(const json& j) {
-    if (j.is_null()) return std::nullopt;
-    return j.get<std::string>();
-}
-
+// A stage is written with only the fields that differ from a default Stage (most
+// stages set a handful of the keys), and read back onto a default Stage: a pipeline of
+// 1000 stages is read at every run, and every key is a node to build and look up.
 json stage(const Stage& s) {
-    json needs_pos = json::array();
-    for (const auto& p : s.needs_pos) needs_pos.push_back(pos(p));
-    return {{"name", s.name},
-            {"pos", pos(s.pos)},
-            {"kind", static_cast<int>(s.kind)},
-            {"run", s.run},
-            {"run_pos", pos(s.run_pos)},
-            {"needs", s.needs},
-            {"needs_pos", std::move(needs_pos)},
-            {"env", vars(s.env)},
-            {"inherit_all_env", s.inherit_all_env},
-            {"inherit_env", s.inherit_env},
-            {"timeout", optional(s.timeout, millis)},
-            {"retry", optional(s.retry, retry)},
-            {"allow_failure", s.allow_failure},
-            {"shell", text(s.shell)},
-            {"inputs", s.inputs},
-            {"outputs", s.outputs},
-            {"cache", s.cache},
-            {"metrics", text(s.metrics)},
-            {"reports", s.reports},
-            {"when", optional(s.when, when)},
-            {"environment", text(s.environment)},
-            {"approval", optional(s.approval, approval)},
-            {"promote", optional(s.promote, promote)},
-            {"config", s.config}};
+    static const Stage d{};
+    json j = json::object();
+    auto put = [&](const char* key, bool is_default, auto&& encode) {
+        if (!is_default) j[key] = encode();
+    };
+    j["name"] = s.name;
+    put("pos", s.pos == d.pos, [&] { return pos(s.pos); });
+    put("kind", s.kind == d.kind, [&] { return static_cast<int>(s.kind); });
+    put("run", s.run.empty(), [&] { return json(s.run); });
+    put("run_pos", s.run_pos == d.run_pos, [&] { return pos(s.run_pos); });
+    put("needs", s.needs.empty(), [&] { return json(s.needs); });
+    put("needs_pos", s.needs_pos.empty(), [&] {
+        json out = json::array();
+        for (const auto& p : s.needs_pos) out.push_back(pos(p));
+        return out;
+    });
+    put("env", s.env.empty(), [&] { return vars(s.env); });
+    put("inherit_all_env", s.inherit_all_env == d.inherit_all_env, [&] { return json(s.inherit_all_env); });
+    put("inherit_env", s.inherit_env.empty(), [&] { return json(s.inherit_env); });
+    put("timeout", !s.timeout, [&] { return millis(*s.timeout); });
+    put("retry", !s.retry, [&] { return retry(*s.retry); });
+    put("allow_failure", s.allow_failure == d.allow_failure, [&] { return json(s.allow_failure); });
+    put("shell", !s.shell, [&] { return json(*s.shell); });
+    put("inputs", s.inputs.empty(), [&] { return json(s.inputs); });
+    put("outputs", s.outputs.empty(), [&] { return json(s.outputs); });
+    put("cache", s.cache == d.cache, [&] { return json(s.cache); });
+    put("metrics", !s.metrics, [&] { return json(*s.metrics); });
+    put("reports", s.reports.empty(), [&] { return json(s.reports); });
+    put("when", !s.when, [&] { return when(*s.when); });
+    put("environment", !s.environment, [&] { return json(*s.environment); });
+    put("approval", !s.approval, [&] { return approval(*s.approval); });
+    put("promote", !s.promote, [&] { return promote(*s.promote); });
+    put("config", s.config == d.config, [&] { return s.config; });
+    return j;
 }
 
 Stage stage_of(const json& j) {
     Stage s;
+    auto get = [&](const char* key, auto&& decode) {
+        if (auto it = j.find(key); it != j.end()) decode(*it);
+    };
     s.name = j.at("name").get<std::string>();
-    s.pos = pos_of(j.at("pos"));
-    int kind = j.at("kind").get<int>();
-    if (kind < 0 || kind > static_cast<int>(StageKind::deploy)) throw std::out_of_range("kind");
-    s.kind = static_cast<StageKind>(kind);
-    s.run = j.at("run").get<std::vector<std::string>>();
-    s.run_pos = pos_of(j.at("run_pos"));
-    s.needs = j.at("needs").get<std::vector<std::string>>();
-    for (const auto& p : j.at("needs_pos")) s.needs_pos.push_back(pos_of(p));
-    s.env = vars_of(j.at("env"));
-    s.inherit_all_env = j.at("inherit_all_env").get<bool>();
-    s.inherit_env = j.at("inherit_env").get<std::vector<std::string>>();
-    s.timeout = optional_of<Millis>(j.at("timeout"), millis_of);
-    s.retry = optional_of<Retry>(j.at("retry"), retry_of);
-    s.allow_failure = j.at("allow_failure").get<bool>();
-    s.shell = text_of(j.at("shell"));
-    s.inputs = j.at("inputs").get<std::vector<std::string>>();
-    s.outputs = j.at("outputs").get<std::vector<std::string>>();
-    s.cache = j.at("cache").get<bool>();
-    s.metrics = text_of(j.at("metrics"));
-    s.reports = j.at("reports").get<std::map<std::string, std::string>>();
-    s.when = optional_of<When>(j.at("when"), when_of);
-    s.environment = text_of(j.at("environment"));
-    s.approval = optional_of<Approval>(j.at("approval"), approval_of);
-    s.promote = optional_of<Promote>(j.at("promote"), promote_of);
-    s.config = j.at("config");
+    get("pos", [&](const json& v) { s.pos = pos_of(v); });
+    get("kind", [&](const json& v) {
+        int kind = v.get<int>();
+        if (kind < 0 || kind > static_cast<int>(StageKind::deploy)) throw std::out_of_range("kind");
+        s.kind = static_cast<StageKind>(kind);
+    });
+    get("run", [&](const json& v) { s.run = v.get<std::vector<std::string>>(); });
+    get("run_pos", [&](const json& v) { s.run_pos = pos_of(v); });
+    get("needs", [&](const json& v) { s.needs = v.get<std::vector<std::string>>(); });
+    get("needs_pos", [&](const json& v) {
+        for (const auto& p : v) s.needs_pos.push_back(pos_of(p));
+    });
+    get("env", [&](const json& v) { s.env = vars_of(v); });
+    get("inherit_all_env", [&](const json& v) { s.inherit_all_env = v.get<bool>(); });
+    get("inherit_env", [&](const json& v) { s.inherit_env = v.get<std::vector<std::string>>(); });
+    get("timeout", [&](const json& v) { s.timeout = millis_of(v); });
+    get("retry", [&](const json& v) { s.retry = retry_of(v); });
+    get("allow_failure", [&](const json& v) { s.allow_failure = v.get<bool>(); });
+    get("shell", [&](const json& v) { s.shell = v.get<std::string>(); });
+    get("inputs", [&](const json& v) { s.inputs = v.get<std::vector<std::string>>(); });
+    get("outputs", [&](const json& v) { s.outputs = v.get<std::vector<std::string>>(); });
+    get("cache", [&](const json& v) { s.cache = v.get<bool>(); });
+    get("metrics", [&](const json& v) { s.metrics = v.get<std::string>(); });
+    get("reports", [&](const json& v) { s.reports = v.get<std::map<std::string, std::string>>(); });
+    get("when", [&](const json& v) { s.when = when_of(v); });
+    get("environment", [&](const json& v) { s.environment = v.get<std::string>(); });
+    get("approval", [&](const json& v) { s.approval = approval_of(v); });
+    get("promote", [&](const json& v) { s.promote = promote_of(v); });
+    get("config", [&](const json& v) { s.config = v; });
     return s;
 }
 

@@ -15,7 +15,7 @@
 namespace sluice::pipeline {
 namespace {
 
-constexpr std::string_view k_format = "sluice-pipeline-memo 1";
+constexpr std::string_view k_format = "sluice-pipeline-memo 2";
 
 std::string memo_key(std::string_view yaml, const std::string& file_name,
                      const std::string& identity) {

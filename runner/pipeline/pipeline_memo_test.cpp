@@ -132,7 +132,9 @@ TEST(PipelineMemo, AMemoOfAnotherShapeIsNotTrusted) {
     std::ifstream in(memo, std::ios::binary);
     auto doc = nlohmann::json::from_cbor(std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)), {}));
     in.close();
-    doc["pipeline"]["stages"][0].erase("needs");  // as an older model would have written it
+    // A field of another type, and a stage without its name, as another model could write them.
+    doc["pipeline"]["stages"][0]["needs"] = 42;
+    doc["pipeline"]["stages"][1].erase("name");
     doc["pipeline"]["name"] = "stale";
     auto bytes = nlohmann::json::to_cbor(doc);
     std::ofstream(memo, std::ios::binary | std::ios::trunc)

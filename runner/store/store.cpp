@@ -171,6 +171,60 @@ struct Store::Impl {
         return stmt->run();
     }
 
+    // A stage's end: its row, and its event (when given). In the caller's transaction.
+    Status write_finish(RunId id, const std::string& stage, const StageFinish& finish,
+                        const std::optional<EventNote>& event) {
+        auto now = now_ms();
+        auto stmt = db.prepare(
+            "UPDATE stage_runs SET status = ?3, reason = ?4, exit_code = ?5, signal = ?6, "
+            "finished_ms = ?7, duration_ms = ?8, max_rss_kb = ?9, allow_failure = ?10, "
+            "outputs = ?11, report = ?12 WHERE run_id = ?1 AND stage = ?2");
+        if (!stmt) return std::unexpected(error(stmt.error()));
+        stmt->bind_int(1, id);
+        stmt->bind_text(2, stage);
+        stmt->bind_text(3, finish.status);
+        stmt->bind_text(4, finish.reason);
+        stmt->bind_optional_int(5, finish.exit_code);
+        stmt->bind_int(6, finish.signal);
+        stmt->bind_int(7, now);
+        stmt->bind_int(8, finish.duration_ms);
+        stmt->bind_int(9, finish.max_rss_kb);
+        stmt->bind_int(10, finish.allow_failure ? 1 : 0);
+        stmt->bind_text(11, dump(finish.outputs));
+        stmt->bind_text(12, dump(finish.report));
+        return finish_stage_update(*stmt, id, stage, event, now);
+    }
+
+    // A stage's artifacts, replacing what was recorded before. In the caller's transaction.
+    Status write_artifacts(RunId id, const std::string& stage, const std::vector<Artifact>& artifacts) {
+        auto clear = db.prepare("DELETE FROM artifacts WHERE run_id = ?1 AND stage = ?2");
+        if (!clear) return std::unexpected(error(clear.error()));
+        clear->bind_int(1, id);
+        clear->bind_text(2, stage);
+        if (auto done = clear->run(); !done) return std::unexpected(error(done.error()));
+        for (const Artifact& a : artifacts) {
+            auto q = db.prepare(
+                "INSERT INTO artifacts (run_id, stage, path, type, size, digest, mode, target) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+            if (!q) return std::unexpected(error(q.error()));
+            q->bind_int(1, id);
+            q->bind_text(2, stage);
+            q->bind_text(3, a.path);
+            q->bind_text(4, a.type);
+            q->bind_int(5, a.size);
+            q->bind_text(6, a.digest);
+            q->bind_int(7, a.mode);
+            q->bind_text(8, a.target);
+            if (auto done = q->run(); !done) {
+                if (sqlite3_extended_errcode(db.get()) == SQLITE_CONSTRAINT_FOREIGNKEY) {
+                    return std::unexpected(missing(id, nullptr));
+                }
+                return std::unexpected(error(done.error()));
+            }
+        }
+        return {};
+    }
+
     // Runs a stage row's UPDATE, then appends its event (when given) in the same transaction.
     Status finish_stage_update(sqlite::Statement& stmt, RunId id, const std::string& stage,
                                const std::optional<EventNote>& event, std::int64_t now) {
@@ -433,26 +487,25 @@ Status Store::finish_stage(RunId id, const std::string& stage, const StageFinish
                     "finish_stage: unknown stage status '" + finish.status + "'");
     }
     auto& s = *impl_;
+    return s.write([&]() -> Status { return s.write_finish(id, stage, finish, event); });
+}
+
+Status Store::finish_cached_stages(RunId id, const std::vector<CachedStage>& stages) {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    auto& s = *impl_;
     return s.write([&]() -> Status {
-        auto now = s.now_ms();
-        auto stmt = s.db.prepare(
-            "UPDATE stage_runs SET status = ?3, reason = ?4, exit_code = ?5, signal = ?6, "
-            "finished_ms = ?7, duration_ms = ?8, max_rss_kb = ?9, allow_failure = ?10, "
-            "outputs = ?11, report = ?12 WHERE run_id = ?1 AND stage = ?2");
-        if (!stmt) return std::unexpected(s.error(stmt.error()));
-        stmt->bind_int(1, id);
-        stmt->bind_text(2, stage);
-        stmt->bind_text(3, finish.status);
-        stmt->bind_text(4, finish.reason);
-        stmt->bind_optional_int(5, finish.exit_code);
-        stmt->bind_int(6, finish.signal);
-        stmt->bind_int(7, now);
-        stmt->bind_int(8, finish.duration_ms);
-        stmt->bind_int(9, finish.max_rss_kb);
-        stmt->bind_int(10, finish.allow_failure ? 1 : 0);
-        stmt->bind_text(11, dump(finish.outputs));
-        stmt->bind_text(12, dump(finish.report));
-        return s.finish_stage_update(*stmt, id, stage, event, now);
+        for (const CachedStage& c : stages) {
+            std::int64_t bytes = 0;
+            for (const Artifact& a : c.artifacts) bytes += a.size;
+            EventNote event = c.event;
+            if (!c.artifacts.empty()) {
+                event.data["artifacts"] = {{"count", c.artifacts.size()}, {"bytes", bytes}};
+            }
+            if (auto done = s.write_finish(id, c.stage, c.finish, event); !done) return done;
+            if (auto done = s.write_artifacts(id, c.stage, c.artifacts); !done) return done;
+        }
+        return {};
     });
 }
 
@@ -1022,33 +1075,9 @@ Status Store::set_artifacts(RunId id, const std::string& stage,
     std::lock_guard lock(impl_->mutex);
     auto& s = *impl_;
     return s.write([&]() -> Status {
-        auto clear = s.db.prepare("DELETE FROM artifacts WHERE run_id = ?1 AND stage = ?2");
-        if (!clear) return std::unexpected(s.error(clear.error()));
-        clear->bind_int(1, id);
-        clear->bind_text(2, stage);
-        if (auto done = clear->run(); !done) return std::unexpected(s.error(done.error()));
+        if (auto done = s.write_artifacts(id, stage, artifacts); !done) return done;
         std::int64_t bytes = 0;
-        for (const Artifact& a : artifacts) {
-            auto q = s.db.prepare(
-                "INSERT INTO artifacts (run_id, stage, path, type, size, digest, mode, target) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-            if (!q) return std::unexpected(s.error(q.error()));
-            q->bind_int(1, id);
-            q->bind_text(2, stage);
-            q->bind_text(3, a.path);
-            q->bind_text(4, a.type);
-            q->bind_int(5, a.size);
-            q->bind_text(6, a.digest);
-            q->bind_int(7, a.mode);
-            q->bind_text(8, a.target);
-            if (auto done = q->run(); !done) {
-                if (sqlite3_extended_errcode(s.db.get()) == SQLITE_CONSTRAINT_FOREIGNKEY) {
-                    return std::unexpected(s.missing(id, nullptr));
-                }
-                return std::unexpected(s.error(done.error()));
-            }
-            bytes += a.size;
-        }
+        for (const Artifact& a : artifacts) bytes += a.size;
         nlohmann::json data = {{"count", artifacts.size()}, {"bytes", bytes}};
         if (auto done = s.append_event(id, stage, "artifacts", data, s.now_ms()); !done) {
             return std::unexpected(s.error(done.error()));

@@ -179,6 +179,14 @@ struct Artifact {
     std::string target;       // symlink
 };
 
+// A stage whose result came from the cache, recorded whole (finish_cached_stages).
+struct CachedStage {
+    std::string stage;
+    StageFinish finish;
+    std::vector<Artifact> artifacts;
+    EventNote event;  // stage_finished
+};
+
 struct StoreOptions {
     // Where times come from; nullptr means the system clock. Must outlive the Store.
     const util::Clock* clock = nullptr;
@@ -272,6 +280,11 @@ public:
     Result<std::int64_t> add_deployment(const Deployment& deployment);
     Result<std::vector<Deployment>> deployments(const std::string& environment, int limit);
     Result<std::vector<std::string>> environments();
+
+    // Stages whose results came from the cache, each recorded as finish_stage and
+    // set_artifacts would (its artifacts counted in its event, not in an event of their
+    // own), all in one transaction: a run of 1000 cached stages writes them at once.
+    Status finish_cached_stages(RunId id, const std::vector<CachedStage>& stages);
 
     // A stage's artifacts, replacing what an earlier attempt recorded (one transaction,
     // with an `artifacts` event); artifacts(id) lists those of every stage of the run,
