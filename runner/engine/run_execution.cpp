@@ -230,7 +230,7 @@ void RunExecution::start_stage(int s) {
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
     const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
     // What this stage records comes after what the stages before it recorded.
-    if (memo_.find(stage.name) == nullptr) flush_cached();
+    if (stage.approval || memo_.find(stage.name) == nullptr) flush_cached();
     if (stage.approval) {
         auto approved = approval_given(stage);
         if (!approved) {
@@ -252,8 +252,6 @@ void RunExecution::start_stage(int s) {
     slot.memo.reset();
     slot.remembered = nullptr;
 
-    auto log_path = deps_.state.log_file(facts_.id, stage.name);
-    auto output_path = deps_.state.output_file(facts_.id, stage.name);
     // A stage whose result comes from the cache is recorded and shown only as `cached`;
     // every other stage is started first (before it fails, too).
     slot.begun = false;
@@ -265,7 +263,7 @@ void RunExecution::start_stage(int s) {
     if (attempt > 1 || facts_.resumed) {
         // What an earlier attempt wrote (a new run's directory has nothing yet).
         std::error_code ec;
-        std::filesystem::remove(output_path, ec);
+        std::filesystem::remove(deps_.state.output_file(facts_.id, stage.name), ec);
     }
 
     const stages::StageKind* kind = deps_.kinds.find(stage.kind);
@@ -318,6 +316,7 @@ void RunExecution::start_stage(int s) {
     slot.log.reset();
     slot.log_error.reset();
     slot.active = true;
+    auto log_path = deps_.state.log_file(facts_.id, stage.name);
     slot.process = deps_.runner.start(
         **spec,
         [this, &slot, log_path, attempt](exec::Stream stream, std::string_view bytes) {
@@ -736,8 +735,9 @@ void RunExecution::conclude_cached(int s, const cache::RestoreCounts& counts) {
 
 void RunExecution::flush_cached() {
     if (pending_cached_.empty()) return;
-    check(deps_.store.finish_cached_stages(facts_.id, pending_cached_));
+    auto pending = std::move(pending_cached_);
     pending_cached_.clear();
+    check(deps_.store.finish_cached_stages(facts_.id, pending));
 }
 
 util::Status RunExecution::keep_result(int s) {

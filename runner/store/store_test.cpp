@@ -444,6 +444,53 @@ TEST(Store, StateChangesCarryTheirEventInTheSameTransaction) {
     EXPECT_EQ((*events)[2].data["status"], "skipped");
 }
 
+TEST(Store, CachedStagesAreRecordedTogetherOrNotAtAll) {
+    testing::TempDir dir;
+    auto store = open_store(dir / "runs.db");
+    auto id = store.create_run(sample_run());
+    ASSERT_TRUE(id);
+    auto cached = [](const std::string& stage, std::vector<Artifact> artifacts) {
+        CachedStage c;
+        c.stage = stage;
+        c.finish.status = "cached";
+        c.finish.reason = "from the cache (run 7)";
+        c.finish.outputs = {{"rows", "2"}};
+        c.finish.report = {{"cache", {{"from_run", 7}, {"remembered", true}}}};
+        c.artifacts = std::move(artifacts);
+        c.event = EventNote{"stage_finished", {{"status", "cached"}}};
+        return c;
+    };
+    Artifact model{"train", "model.pkl", "file", 12, std::string(64, 'a'), 0644, ""};
+    Artifact link{"train", "latest", "symlink", 0, "", 0, "model.pkl"};
+    ASSERT_TRUE(store.finish_cached_stages(*id, {cached("unit-tests", {}), cached("train", {model, link})}));
+
+    auto train = store.find_stage(*id, "train");
+    ASSERT_TRUE(train && *train);
+    EXPECT_EQ((*train)->status, "cached");
+    EXPECT_EQ((*train)->reason, "from the cache (run 7)");
+    auto artifacts = store.artifacts(*id);
+    ASSERT_TRUE(artifacts);
+    ASSERT_EQ(artifacts->size(), 2u);
+    EXPECT_EQ((*artifacts)[0].path, "latest");
+    EXPECT_EQ((*artifacts)[0].target, "model.pkl");
+    EXPECT_EQ((*artifacts)[1].digest, std::string(64, 'a'));
+    auto events = store.events(*id);
+    ASSERT_TRUE(events);
+    EXPECT_EQ(types(*events), (std::vector<std::string>{"stage_finished", "stage_finished"}));
+    EXPECT_FALSE((*events)[0].data.contains("artifacts"));
+    EXPECT_EQ((*events)[1].data["artifacts"], (nlohmann::json{{"count", 2}, {"bytes", 12}}));
+
+    // One stage that cannot be recorded (not in the run): none of them is.
+    auto again = store.create_run(sample_run());
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(store.finish_cached_stages(*again, {cached("train", {model}), cached("nope", {})}));
+    auto untouched = store.find_stage(*again, "train");
+    ASSERT_TRUE(untouched && *untouched);
+    EXPECT_EQ((*untouched)->status, "pending");
+    EXPECT_TRUE(store.artifacts(*again).value().empty());
+    EXPECT_TRUE(store.events(*again).value().empty());
+}
+
 TEST(Store, ReopeningKeepsEverything) {
     testing::TempDir dir;
     auto path = dir / "runs.db";
