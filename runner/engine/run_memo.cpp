@@ -10,6 +10,7 @@
 #include <bit>
 #include <cstring>
 #include <fstream>
+#include <limits>
 
 #include "runner/util/atomic_file.hpp"
 #include "runner/util/executable_identity.hpp"
@@ -24,7 +25,12 @@ static_assert(std::endian::native == std::endian::little, "the memo is written l
 constexpr std::string_view k_format = "sluice-run-memo 2\n";
 constexpr std::int64_t k_billion = 1'000'000'000;
 
-std::int64_t ns_of(const struct timespec& t) { return t.tv_sec * k_billion + t.tv_nsec; }
+// Nanoseconds since the epoch, saturated (a time that cannot be represented is "late").
+std::int64_t ns_of(const struct timespec& t) {
+    constexpr std::int64_t k_max = std::numeric_limits<std::int64_t>::max();
+    if (t.tv_sec >= k_max / k_billion || t.tv_sec <= -(k_max / k_billion)) return k_max;
+    return t.tv_sec * k_billion + t.tv_nsec;
+}
 
 class Writer {
 public:
