@@ -145,7 +145,8 @@ struct CacheIndex::Impl {
         return std::optional(std::move(entries->front()));
     }
 
-    util::Status delete_entry(const std::string& key) {
+    // Removes the key's entry; *existed (when given) says whether there was one.
+    util::Status delete_entry(const std::string& key, bool* existed = nullptr) {
         for (const char* sql :
              {"DELETE FROM entry_paths WHERE key = ?", "DELETE FROM entry_inputs WHERE key = ?",
               "DELETE FROM entries WHERE key = ?"}) {
@@ -154,6 +155,7 @@ struct CacheIndex::Impl {
             stmt->bind_text(1, key);
             if (auto done = stmt->run(); !done) return error(done.error());
         }
+        if (existed != nullptr) *existed = sqlite3_changes(db.get()) > 0;
         return {};
     }
 };
@@ -179,7 +181,7 @@ util::Result<std::optional<CacheEntry>> CacheIndex::find(const std::string& key)
     return impl_->one_entry(*query);
 }
 
-util::Status CacheIndex::put(const CacheEntry& entry) {
+util::Status CacheIndex::put(const CacheEntry& entry, bool* replaced) {
     if (!is_digest(entry.key)) {
         return fail(ErrorCode::bad_input,
                     "cache key `" + entry.key + "` is not 64 lowercase hex digits");
@@ -194,7 +196,7 @@ util::Status CacheIndex::put(const CacheEntry& entry) {
     std::lock_guard lock(impl_->mutex);
     auto txn = sqlite::Transaction::begin(impl_->db);
     if (!txn) return impl_->error(txn.error());
-    if (auto deleted = impl_->delete_entry(entry.key); !deleted) return deleted;
+    if (auto deleted = impl_->delete_entry(entry.key, replaced); !deleted) return deleted;
     auto insert = impl_->db.prepare(
         "INSERT INTO entries (key, pipeline, stage, run_id, created_ms, used_ms, stage_outputs, "
         "metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");

@@ -50,9 +50,10 @@ class CacheIndex {
     // is `{}`): latest() and entries() have it.
     util::Result<std::optional<CacheEntry>> find(const std::string& key);
 
-    // Adds the entry, replacing one with the same key. ErrorCode::bad_input for a key
-    // that is not 64 lowercase hex digits or an invalid path (see check_cached_path).
-    util::Status put(const CacheEntry& entry);
+    // Adds the entry, replacing one with the same key (*replaced, when given, says
+    // whether there was one). ErrorCode::bad_input for a key that is not 64 lowercase
+    // hex digits or an invalid path (see check_cached_path).
+    util::Status put(const CacheEntry& entry, bool* replaced = nullptr);
 
     // Marks the entry used at now_ms (it never moves back); a key that is not there
     // (a gc removed it meanwhile) is left alone.

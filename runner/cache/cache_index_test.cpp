@@ -96,11 +96,14 @@ TEST_F(CacheIndexTest, AnUnknownKeyIsNotFoundWithoutAnError) {
 
 TEST_F(CacheIndexTest, PutReplacesAnEntryWithTheSameKey) {
     auto entry = entry_of("a", "train", 1000);
-    ASSERT_TRUE(index.put(entry));
+    bool replaced = true;
+    ASSERT_TRUE(index.put(entry, &replaced));
+    EXPECT_FALSE(replaced);  // a new key
     entry.paths = {{"other.bin", CachedPath::Type::file, util::sha256_hex("x"), 1, false, ""}};
     entry.metrics = {{"accuracy", 0.5}};
     entry.run_id = 8;
-    ASSERT_TRUE(index.put(entry));
+    ASSERT_TRUE(index.put(entry, &replaced));
+    EXPECT_TRUE(replaced);
     expect_same(index.find(entry.key).value().value(), entry);
     EXPECT_EQ(index.count().value(), 1u);
 }

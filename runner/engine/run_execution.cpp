@@ -710,8 +710,12 @@ void RunExecution::conclude_cached(int s, const cache::RestoreCounts& counts) {
     defer_record_ = slot.remembered != nullptr && !stage.metrics;
     if (defer_record_) {
         deferred_artifacts_ = to_artifacts(stage.name, slot.from->paths);
-    } else if (!slot.from->paths.empty()) {
-        check(deps_.store.set_artifacts(facts_.id, stage.name, to_artifacts(stage.name, slot.from->paths)));
+    } else {
+        flush_cached();  // what was concluded before it is recorded before it
+        if (!slot.from->paths.empty()) {
+            check(deps_.store.set_artifacts(facts_.id, stage.name,
+                                            to_artifacts(stage.name, slot.from->paths)));
+        }
     }
     nlohmann::json report = {{"cache", {{"from_run", slot.from->run_id},
                                         {"key", slot.key->key},

@@ -126,9 +126,11 @@ util::Result<std::vector<cache::CachedPath>> StageCache::store_outputs(
 
 util::Status StageCache::remember(const cache::CacheEntry& entry) {
     if (auto opened = open(); !opened) return opened;
-    if (auto put = index_->put(entry); !put) return put;
-    // The key may have had an entry (a --no-cache run): remembered runs must look again.
-    return cache::next_generation(root_);
+    bool replaced = false;
+    if (auto put = index_->put(entry, &replaced); !put) return put;
+    // The key had an entry (a --no-cache run): remembered runs must look again. (A new
+    // key needs nothing: no memo can name it.)
+    return replaced ? cache::next_generation(root_) : util::Status{};
 }
 
 void StageCache::touch(const std::string& key) { touched_.push_back(key); }

@@ -55,7 +55,8 @@ public:
     // ErrorCode::bad_input ("declared output X was not produced").
     util::Result<std::vector<cache::CachedPath>> store_outputs(const pipeline::Stage& stage,
                                                                const std::filesystem::path& workspace);
-    // Stores the entry, then moves the cache generation on (cache_generation.hpp).
+    // Stores the entry; when it replaced one, moves the cache generation on
+    // (cache_generation.hpp).
     util::Status remember(const cache::CacheEntry& entry);
     // Marks an entry used (for `cache gc`); written by save(), all in one transaction.
     void touch(const std::string& key);
