@@ -7,6 +7,7 @@
 
 #include "runner/util/atomic_file.hpp"
 #include "runner/util/shell_quote.hpp"
+#include "stages/config_text.hpp"
 #include "stages/deploy_local.hpp"
 #include "stages/kubernetes_manifest.hpp"
 
@@ -17,14 +18,9 @@ namespace {
 using util::ErrorCode;
 using util::fail;
 
-std::string text_of(const nlohmann::json& config, const char* key) {
-    auto it = config.find(key);
-    return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 util::Result<int> number_of(const nlohmann::json& config, const char* key, int fallback, int low,
                             int high) {
-    std::string text = text_of(config, key);
+    std::string text = config_text(config, key);
     if (text.empty()) return fallback;
     int value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -51,21 +47,21 @@ util::Result<exec::ProcessSpec> kubernetes_deploy_process(const StageContext& co
     const nlohmann::json& config = context.config;
     KubernetesApp app;
     app.environment = *context.stage.environment;
-    app.image = text_of(config, "image");
+    app.image = config_text(config, "image");
     if (!is_digest_reference(app.image)) {
         return fail(ErrorCode::bad_input,
                     "target: kubernetes needs image: pinned by digest (REPO@sha256:..., e.g. "
                     "${{ stages.push.outputs.image }}), got `" +
                         app.image + "`");
     }
-    app.name = text_of(config, "name");
+    app.name = config_text(config, "name");
     if (app.name.empty()) app.name = to_dns_label(context.pipeline.name + "-" + app.environment);
     if (!is_dns_label(app.name)) {
         return fail(ErrorCode::bad_input, "name: `" + app.name +
                                               "` is not a Kubernetes name (lower-case letters, "
                                               "digits and '-', at most 63)");
     }
-    app.ns = text_of(config, "namespace");
+    app.ns = config_text(config, "namespace");
     if (!app.ns.empty() && !is_dns_label(app.ns)) {
         return fail(ErrorCode::bad_input, "namespace: `" + app.ns + "` is not a Kubernetes name");
     }
@@ -75,7 +71,7 @@ util::Result<exec::ProcessSpec> kubernetes_deploy_process(const StageContext& co
     auto port = number_of(config, "port", 8080, 1, 65535);
     if (!port) return std::unexpected(port.error());
     app.port = *port;
-    app.health_path = path_of(text_of(config, "health_url"));
+    app.health_path = path_of(config_text(config, "health_url"));
     auto timeout = health_timeout_of(context);
     if (!timeout) return std::unexpected(timeout.error());
     long seconds = std::max<long>(1, static_cast<long>(timeout->count() / 1000));
@@ -84,7 +80,7 @@ util::Result<exec::ProcessSpec> kubernetes_deploy_process(const StageContext& co
     std::filesystem::create_directories(context.scratch, ec);
     std::filesystem::path manifest_file;
     std::string manifest;
-    std::string template_name = text_of(config, "manifest");
+    std::string template_name = config_text(config, "manifest");
     if (!template_name.empty()) {
         std::filesystem::path source(template_name);
         if (source.is_relative()) source = context.workspace / source;
@@ -104,7 +100,7 @@ util::Result<exec::ProcessSpec> kubernetes_deploy_process(const StageContext& co
     if (auto w = util::write_file_atomically(manifest_file, manifest); !w)
         return std::unexpected(w.error());
 
-    std::string kubectl = text_of(config, "kubectl");
+    std::string kubectl = config_text(config, "kubectl");
     if (kubectl.empty()) kubectl = "kubectl";
     std::string ns = app.ns.empty() ? "" : " --namespace " + util::shell_quote(app.ns);
     std::string apply = kubectl + " apply -f " + util::shell_quote(manifest_file.string());

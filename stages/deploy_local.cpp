@@ -9,17 +9,13 @@
 #include "runner/exec/platform_linux.hpp"
 #include "runner/pipeline/duration.hpp"
 #include "runner/util/atomic_file.hpp"
+#include "stages/config_text.hpp"
 #include "stages/script_kind.hpp"
 #include "stages/shell_command.hpp"
 
 namespace sluice::stages {
 
 namespace {
-
-std::string text_of(const nlohmann::json& config, const char* key) {
-    auto it = config.find(key);
-    return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 std::filesystem::path spec_file(const StageContext& context) {
     return context.scratch / "deploy-spec.json";
@@ -31,7 +27,7 @@ std::filesystem::path result_file(const StageContext& context) {
 }  // namespace
 
 util::Result<exec::Millis> health_timeout_of(const StageContext& context) {
-    std::string text = text_of(context.config, "health_timeout");
+    std::string text = config_text(context.config, "health_timeout");
     if (!text.empty()) {
         auto parsed = pipeline::parse_duration(text);
         if (!parsed) {
@@ -55,7 +51,7 @@ util::Result<exec::ProcessSpec> local_deploy_process(const StageContext& context
                       (context.attempt > 1 ? "-" + std::to_string(context.attempt) : "");
     spec.state_dir = context.state_dir;
     spec.workspace = context.workspace;
-    std::string image = text_of(context.config, "image");
+    std::string image = config_text(context.config, "image");
     if (!image.empty()) {
         std::filesystem::path layout(image);
         if (layout.is_relative()) layout = context.workspace / layout;
@@ -80,7 +76,7 @@ util::Result<exec::ProcessSpec> local_deploy_process(const StageContext& context
     for (const auto& [k, v] : context.env) {
         if (k == "SLUICE_OUTPUT") spec.output_file = v;
     }
-    spec.health_url = text_of(context.config, "health_url");
+    spec.health_url = config_text(context.config, "health_url");
     auto timeout = health_timeout_of(context);
     if (!timeout) return std::unexpected(timeout.error());
     spec.health_timeout_ms = timeout->count();

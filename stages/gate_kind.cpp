@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "runner/pipeline/model_names.hpp"
+#include "stages/config_text.hpp"
 #include "stages/gate_spec.hpp"
 #include "stages/script_kind.hpp"
 
@@ -19,11 +20,6 @@ std::filesystem::path report_file(const StageContext& context) {
     return context.scratch / "gate-report.json";
 }
 
-std::string text_of(const nlohmann::json& config, const char* key) {
-    auto it = config.find(key);
-    return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 }  // namespace
 
 util::Result<std::optional<exec::ProcessSpec>> GateKind::prepare(
@@ -32,14 +28,14 @@ util::Result<std::optional<exec::ProcessSpec>> GateKind::prepare(
     GateSpec spec;
     spec.stage = context.stage.name;
     spec.registry = config.contains("registry") ? config["registry"] : nlohmann::json("builtin");
-    spec.model = text_of(config, "model");
+    spec.model = config_text(config, "model");
     if (spec.model.empty()) spec.model = pipeline::gate_model(context.pipeline, context.stage);
-    std::string candidate = text_of(config, "candidate");
+    std::string candidate = config_text(config, "candidate");
     if (!candidate.empty()) spec.candidate = candidate;
-    std::string champion = text_of(config, "champion");
+    std::string champion = config_text(config, "champion");
     spec.champion_given = !champion.empty();
     if (spec.champion_given) spec.champion = champion;
-    spec.pass_without_champion = text_of(config, "if_no_champion") != "fail";
+    spec.pass_without_champion = config_text(config, "if_no_champion") != "fail";
     if (config.contains("require")) {
         for (const auto& rule : config["require"]) {
             if (rule.is_string()) spec.rules.push_back(rule.get<std::string>());

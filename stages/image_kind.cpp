@@ -6,6 +6,7 @@
 #include "runner/oci/image_builder.hpp"
 #include "runner/oci/reference.hpp"
 #include "runner/pipeline/model_names.hpp"
+#include "stages/config_text.hpp"
 #include "stages/registry_access.hpp"
 #include "stages/shell_command.hpp"
 
@@ -15,11 +16,6 @@ namespace {
 
 std::filesystem::path report_file(const StageContext& context) {
     return context.scratch / "image-report.json";
-}
-
-std::string text_of(const nlohmann::json& config, const char* key) {
-    auto it = config.find(key);
-    return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 util::Status bad(const std::string& message) {
@@ -39,25 +35,25 @@ util::Result<std::optional<exec::ProcessSpec>> ImageKind::prepare(
     spec.stage = context.stage.name;
     spec.workspace = context.workspace;
 
-    std::filesystem::path rel = std::filesystem::path(text_of(config, "context")).lexically_normal();
+    std::filesystem::path rel = std::filesystem::path(config_text(config, "context")).lexically_normal();
     if (rel.is_absolute() || (!rel.empty() && *rel.begin() == "..")) {
         return std::unexpected(bad("`context` must be a directory inside the workspace, got " +
-                                   text_of(config, "context")).error());
+                                   config_text(config, "context")).error());
     }
     spec.context = (context.workspace / rel).lexically_normal();
     if (config.contains("ignore")) spec.ignore = config["ignore"].get<std::vector<std::string>>();
 
-    spec.tag = text_of(config, "tag");
+    spec.tag = config_text(config, "tag");
     spec.ref_name = "latest";
     if (!spec.tag.empty()) {
         auto ref = oci::parse_reference(spec.tag);
         if (!ref) return std::unexpected(bad("`tag`: " + ref.error().message).error());
         if (!ref->tag.empty()) spec.ref_name = ref->tag;
     }
-    std::string base = text_of(config, "base");
+    std::string base = config_text(config, "base");
     spec.base = base.empty() ? "scratch" : base;
 
-    std::string builder = text_of(config, "builder");
+    std::string builder = config_text(config, "builder");
     if (builder.empty() || builder == "sluice") {
         if (!context.run.empty()) {
             return std::unexpected(
@@ -69,7 +65,7 @@ util::Result<std::optional<exec::ProcessSpec>> ImageKind::prepare(
         if (config.contains("env")) {
             spec.settings.env = config["env"].get<std::map<std::string, std::string>>();
         }
-        spec.settings.workdir = text_of(config, "workdir");
+        spec.settings.workdir = config_text(config, "workdir");
         if (config.contains("expose")) {
             spec.settings.expose = config["expose"].get<std::vector<std::string>>();
         }

@@ -7,6 +7,7 @@
 #include "runner/oci/push_spec.hpp"
 #include "runner/oci/reference.hpp"
 #include "runner/pipeline/model_names.hpp"
+#include "stages/config_text.hpp"
 #include "stages/registry_access.hpp"
 
 namespace sluice::stages {
@@ -15,11 +16,6 @@ namespace {
 
 std::filesystem::path report_file(const StageContext& context) {
     return context.scratch / "push-report.json";
-}
-
-std::string text_of(const nlohmann::json& config, const char* key) {
-    auto it = config.find(key);
-    return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::unexpected<util::Error> bad(const std::string& message) {
@@ -73,7 +69,7 @@ util::Result<std::optional<exec::ProcessSpec>> PushKind::prepare(
     oci::PushSpec spec;
     spec.stage = context.stage.name;
     std::string source_tag;
-    auto stage = image_stage(context, text_of(config, "image"));
+    auto stage = image_stage(context, config_text(config, "image"));
     if (!stage) return std::unexpected(stage.error());
     if (*stage != nullptr) {
         auto outputs = context.upstream_outputs.find((*stage)->name);
@@ -84,11 +80,11 @@ util::Result<std::optional<exec::ProcessSpec>> PushKind::prepare(
         spec.ref_name = outputs->second.value("ref", std::string());
         source_tag = outputs->second.value("tag", std::string());
     } else {
-        auto ref = oci::parse_layout_reference(text_of(config, "image"));
+        auto ref = oci::parse_layout_reference(config_text(config, "image"));
         spec.layout = ref.dir.is_relative() ? context.workspace / ref.dir : ref.dir;
         spec.ref_name = ref.ref_name;
     }
-    spec.destination = text_of(config, "tag");
+    spec.destination = config_text(config, "tag");
     if (spec.destination.empty()) spec.destination = source_tag;
     if (spec.destination.empty()) {
         return bad("no destination: give the push a `tag:` (registry/repository:tag), or the "
