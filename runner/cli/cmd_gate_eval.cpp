@@ -1,11 +1,10 @@
 // `sluice gate-eval SPEC` (internal, hidden): the process of a gate stage. Reads the
 // spec the gate kind wrote, evaluates the gate, prints its report (the stage's log)
 // and leaves it as JSON for the runner. Exit 0: the gate passed; 1: it did not.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "runner/cli/commands.hpp"
+#include "runner/cli/spec_file.hpp"
 #include "runner/util/atomic_file.hpp"
 #include "stages/gate_evaluation.hpp"
 #include "stages/registry_factory.hpp"
@@ -15,14 +14,9 @@ namespace sluice::cli {
 namespace {
 
 int evaluate(const std::string& spec_path) {
-    std::ifstream in(spec_path);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto json = nlohmann::json::parse(text.str(), nullptr, false);
-    if (!in || json.is_discarded()) {
-        return report_error({util::ErrorCode::bad_input, "cannot read gate spec " + spec_path, {}});
-    }
-    auto spec = stages::gate_spec_from_json(json);
+    auto json = read_spec_file(spec_path, "gate spec");
+    if (!json) return report_error(json.error());
+    auto spec = stages::gate_spec_from_json(*json);
     if (!spec) return report_error(spec.error());
     nlohmann::json report = stages::evaluate_gate(*spec, stages::open_registry);
     std::cout << stages::gate_report_text(report) << std::flush;

@@ -3,12 +3,11 @@
 // deploy-local SPEC`: the process of a `target: local` deploy stage: reads the spec its
 // stage kind wrote and deploys (runner/deploy/local_deploy.hpp); exit 0 when the new
 // service is healthy and current, 1 otherwise.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "runner/cli/internal_commands.hpp"
 #include "runner/cli/session.hpp"
+#include "runner/cli/spec_file.hpp"
 #include "runner/deploy/local_deploy.hpp"
 #include "runner/deploy/supervisor.hpp"
 #include "runner/http/curl_http_client.hpp"
@@ -30,15 +29,9 @@ int internal_supervisor(const GlobalOptions& global, bool detach) {
 }
 
 int internal_deploy_local(const std::string& spec_path) {
-    std::ifstream in(spec_path);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto json = nlohmann::json::parse(text.str(), nullptr, false);
-    if (!in || json.is_discarded()) {
-        return report_error(
-            {util::ErrorCode::bad_input, "cannot read deploy spec " + spec_path, {}});
-    }
-    auto spec = deploy::local_deploy_spec_from_json(json);
+    auto json = read_spec_file(spec_path, "deploy spec");
+    if (!json) return report_error(json.error());
+    auto spec = deploy::local_deploy_spec_from_json(*json);
     if (!spec) return report_error(spec.error());
     http::CurlHttpClient client;
     auto done = deploy::deploy_local(*spec, client);

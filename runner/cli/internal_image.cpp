@@ -12,9 +12,9 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "runner/cli/internal_commands.hpp"
+#include "runner/cli/spec_file.hpp"
 #include "runner/cli/session.hpp"
 #include "runner/http/curl_http_client.hpp"
 #include "runner/oci/distribution_client.hpp"
@@ -29,17 +29,6 @@ extern char** environ;
 namespace sluice::cli {
 
 namespace {
-
-util::Result<nlohmann::json> read_spec(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto json = nlohmann::json::parse(text.str(), nullptr, false);
-    if (!in || json.is_discarded()) {
-        return util::fail(util::ErrorCode::bad_input, "cannot read the stage spec " + path);
-    }
-    return json;
-}
 
 util::Status write_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
     const char* file = std::getenv("SLUICE_OUTPUT");
@@ -112,7 +101,7 @@ void add_model_labels(oci::BuildSpec& spec) {
 }  // namespace
 
 int internal_image_build(const std::string& spec_path) {
-    auto json = read_spec(spec_path);
+    auto json = read_spec_file(spec_path, "the stage spec");
     if (!json) return failed({}, json.error());
     auto spec = oci::build_spec_from_json(*json);
     if (!spec) return failed({}, spec.error());
@@ -162,7 +151,7 @@ int internal_image_build(const std::string& spec_path) {
 }
 
 int internal_push(const std::string& spec_path) {
-    auto json = read_spec(spec_path);
+    auto json = read_spec_file(spec_path, "the stage spec");
     if (!json) return failed({}, json.error());
     auto spec = oci::push_spec_from_json(*json);
     if (!spec) return failed({}, spec.error());
