@@ -1,14 +1,14 @@
 // CurlHttpClient: a libcurl easy handle per request, owned by a unique_ptr, with the
-// answer's status, headers and body collected by callbacks.
+// answer's status, headers and body collected by callbacks. libcurl is loaded on the first
+// request (curl_library.hpp).
 #include "runner/http/curl_http_client.hpp"
 
-#include <curl/curl.h>
+#include "runner/http/curl_library.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 
 namespace sluice::http {
@@ -16,12 +16,14 @@ namespace sluice::http {
 namespace {
 
 struct EasyDeleter {
-    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+    const CurlLibrary* curl = nullptr;
+    void operator()(CURL* handle) const { curl->easy_cleanup(handle); }
 };
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 
 struct ListDeleter {
-    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+    const CurlLibrary* curl = nullptr;
+    void operator()(curl_slist* list) const { curl->slist_free_all(list); }
 };
 using HeaderList = std::unique_ptr<curl_slist, ListDeleter>;
 
@@ -32,6 +34,7 @@ using FileHandle = std::unique_ptr<std::FILE, FileCloser>;
 
 // What the callbacks fill in while the transfer runs.
 struct Collector {
+    const CurlLibrary* curl = nullptr;
     Response response;
     std::size_t max_body_bytes = 0;
     bool too_long = false;
@@ -65,7 +68,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     std::size_t n = size * count;
     if (collector->download != nullptr) {
         long status = 0;
-        curl_easy_getinfo(collector->handle, CURLINFO_RESPONSE_CODE, &status);
+        collector->curl->easy_getinfo(collector->handle, CURLINFO_RESPONSE_CODE, &status);
         if (status >= 200 && status < 300) {
             if (std::fwrite(data, 1, n, collector->download) != n) {
                 collector->download_failed = true;
@@ -111,7 +114,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 // Appends one "Name: value" line; false when out of memory (the list is left as it was).
 bool append(HeaderList& list, const std::string& line) {
-    curl_slist* grown = curl_slist_append(list.get(), line.c_str());
+    curl_slist* grown = list.get_deleter().curl->slist_append(list.get(), line.c_str());
     if (grown == nullptr) return false;
     (void)list.release();  // grown is the same list, one line longer
     list.reset(grown);
@@ -119,34 +122,35 @@ bool append(HeaderList& list, const std::string& line) {
 }
 
 template <class T>
-void set(CURL* handle, CURLoption option, T value) {
+void set(const CurlLibrary& curl, CURL* handle, CURLoption option, T value) {
     // Options set here are valid for the libcurl sluice builds against; a failure would be a bug.
-    if (curl_easy_setopt(handle, option, value) != CURLE_OK) {
+    if (curl.easy_setopt(handle, option, value) != CURLE_OK) {
         throw std::logic_error("curl_easy_setopt failed for option " + std::to_string(option));
     }
 }
 
 struct UrlDeleter {
-    void operator()(CURLU* url) const { curl_url_cleanup(url); }
+    const CurlLibrary* curl = nullptr;
+    void operator()(CURLU* url) const { curl->url_cleanup(url); }
 };
 using UrlHandle = std::unique_ptr<CURLU, UrlDeleter>;
 
 // Checked before sending, so that a refusal by libcurl later (CURLE_UNSUPPORTED_PROTOCOL
 // is also what an HTTP/0.9 "answer" gives) always means the server, not the URL.
-util::Status check_url(const std::string& url, const std::string& what) {
-    UrlHandle handle(curl_url());
+util::Status check_url(const CurlLibrary& curl, const std::string& url, const std::string& what) {
+    UrlHandle handle(curl.url(), UrlDeleter{&curl});
     if (!handle) return util::fail(util::ErrorCode::internal, what + ": out of memory");
-    CURLUcode code = curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), 0);
+    CURLUcode code = curl.url_set(handle.get(), CURLUPART_URL, url.c_str(), 0);
     if (code != CURLUE_OK) {
         return util::fail(util::ErrorCode::bad_input,
-                          what + ": not a valid URL: " + curl_url_strerror(code));
+                          what + ": not a valid URL: " + curl.url_strerror(code));
     }
     char* scheme = nullptr;
-    if (curl_url_get(handle.get(), CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+    if (curl.url_get(handle.get(), CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
         return util::fail(util::ErrorCode::bad_input, what + ": the URL has no scheme");
     }
     std::string name = scheme;
-    curl_free(scheme);
+    curl.free(scheme);
     if (name != "http" && name != "https") {
         return util::fail(util::ErrorCode::bad_input,
                           what + ": only http:// and https:// URLs are supported");
@@ -154,29 +158,26 @@ util::Status check_url(const std::string& url, const std::string& what) {
     return {};
 }
 
-void init_curl_once() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            throw std::runtime_error("libcurl could not be initialised");
-        }
-    });
-}
-
 }  // namespace
-
-CurlHttpClient::CurlHttpClient() { init_curl_once(); }
 
 Result<Response> CurlHttpClient::send(const Request& request) {
     std::string what = std::string(to_string(request.method)) + " " + request.url;
-    if (auto checked = check_url(request.url, what); !checked)
+    auto library = curl_library();
+    if (!library) {
+        auto error = library.error();
+        error.message = what + ": " + error.message;
+        return std::unexpected(std::move(error));
+    }
+    const CurlLibrary& curl = **library;
+    if (auto checked = check_url(curl, request.url, what); !checked)
         return std::unexpected(checked.error());
-    EasyHandle handle(curl_easy_init());
+    EasyHandle handle(curl.easy_init(), EasyDeleter{&curl});
     if (!handle) return util::fail(util::ErrorCode::internal, what + ": curl_easy_init failed");
     CURL* h = handle.get();
 
     char error_text[CURL_ERROR_SIZE] = {};
     Collector collector;
+    collector.curl = &curl;
     collector.max_body_bytes = request.max_body_bytes;
     collector.handle = h;
 
@@ -208,7 +209,7 @@ Result<Response> CurlHttpClient::send(const Request& request) {
         collector.download = download_file.get();
     }
 
-    HeaderList headers;
+    HeaderList headers(nullptr, ListDeleter{&curl});
     for (const auto& header : request.headers) {
         // "Name:" with nothing after it tells libcurl to drop a header it would add itself.
         std::string line = header.name + ":";
@@ -220,42 +221,42 @@ Result<Response> CurlHttpClient::send(const Request& request) {
     if (!append(headers, "Expect:"))
         return util::fail(util::ErrorCode::internal, what + ": out of memory");
 
-    set(h, CURLOPT_ERRORBUFFER, error_text);
-    set(h, CURLOPT_URL, request.url.c_str());
-    set(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    set(h, CURLOPT_NOSIGNAL, 1L);
-    set(h, CURLOPT_FOLLOWLOCATION, 0L);
-    set(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
-    set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
-    set(h, CURLOPT_USERAGENT, "sluice/0.1");
-    set(h, CURLOPT_HTTPHEADER, headers.get());
-    set(h, CURLOPT_WRITEFUNCTION, on_body);
-    set(h, CURLOPT_WRITEDATA, &collector);
-    set(h, CURLOPT_HEADERFUNCTION, on_header);
-    set(h, CURLOPT_HEADERDATA, &collector);
+    set(curl, h, CURLOPT_ERRORBUFFER, error_text);
+    set(curl, h, CURLOPT_URL, request.url.c_str());
+    set(curl, h, CURLOPT_PROTOCOLS_STR, "http,https");
+    set(curl, h, CURLOPT_NOSIGNAL, 1L);
+    set(curl, h, CURLOPT_FOLLOWLOCATION, 0L);
+    set(curl, h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
+    set(curl, h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
+    set(curl, h, CURLOPT_USERAGENT, "sluice/0.1");
+    set(curl, h, CURLOPT_HTTPHEADER, headers.get());
+    set(curl, h, CURLOPT_WRITEFUNCTION, on_body);
+    set(curl, h, CURLOPT_WRITEDATA, &collector);
+    set(curl, h, CURLOPT_HEADERFUNCTION, on_header);
+    set(curl, h, CURLOPT_HEADERDATA, &collector);
     if (request.method == Method::get) {
-        set(h, CURLOPT_HTTPGET, 1L);
+        set(curl, h, CURLOPT_HTTPGET, 1L);
     } else if (request.method == Method::head) {
-        set(h, CURLOPT_NOBODY, 1L);
+        set(curl, h, CURLOPT_NOBODY, 1L);
     } else if (upload.file != nullptr) {
-        set(h, CURLOPT_UPLOAD, 1L);
-        set(h, CURLOPT_READFUNCTION, on_read);
-        set(h, CURLOPT_READDATA, &upload);
-        set(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(upload.left));
+        set(curl, h, CURLOPT_UPLOAD, 1L);
+        set(curl, h, CURLOPT_READFUNCTION, on_read);
+        set(curl, h, CURLOPT_READDATA, &upload);
+        set(curl, h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(upload.left));
         if (request.method != Method::put) {
-            set(h, CURLOPT_CUSTOMREQUEST, std::string(to_string(request.method)).c_str());
+            set(curl, h, CURLOPT_CUSTOMREQUEST, std::string(to_string(request.method)).c_str());
         }
     } else {
-        set(h, CURLOPT_POSTFIELDS, request.body.c_str());
-        set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+        set(curl, h, CURLOPT_POSTFIELDS, request.body.c_str());
+        set(curl, h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
         if (request.method != Method::post) {
-            set(h, CURLOPT_CUSTOMREQUEST, std::string(to_string(request.method)).c_str());
+            set(curl, h, CURLOPT_CUSTOMREQUEST, std::string(to_string(request.method)).c_str());
         }
     }
 
-    CURLcode code = curl_easy_perform(h);
+    CURLcode code = curl.easy_perform(h);
     if (code != CURLE_OK) {
-        std::string detail = error_text[0] != '\0' ? error_text : curl_easy_strerror(code);
+        std::string detail = error_text[0] != '\0' ? error_text : curl.easy_strerror(code);
         switch (code) {
             case CURLE_URL_MALFORMAT:
                 return util::fail(util::ErrorCode::bad_input, what + ": cannot be sent: " + detail);
@@ -286,10 +287,10 @@ Result<Response> CurlHttpClient::send(const Request& request) {
                           what + ": cannot write " + request.download_file.string());
     }
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     collector.response.status = static_cast<int>(status);
     const char* content_type = nullptr;
-    if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
+    if (curl.easy_getinfo(h, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
         content_type != nullptr) {
         collector.response.content_type = content_type;
     }

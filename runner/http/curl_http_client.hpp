@@ -1,6 +1,6 @@
 // The HttpClient over libcurl: one easy handle per request (no shared state, so send() may
 // run on several threads at once), no redirects followed, no signals (CURLOPT_NOSIGNAL),
-// http and https only.
+// http and https only. libcurl itself is loaded by the first send() (curl_library.hpp).
 #pragma once
 
 #include "runner/http/http_client.hpp"
@@ -9,9 +9,6 @@ namespace sluice::http {
 
 class CurlHttpClient final : public HttpClient {
 public:
-    // Initialises libcurl once per process (thread-safe); it is never torn down.
-    CurlHttpClient();
-
     Result<Response> send(const Request& request) override;
 };
 

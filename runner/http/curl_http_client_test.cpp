@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <string>
 
 #include "runner/testing/temp_dir.hpp"
 
@@ -28,6 +29,30 @@ CannedResponse json_answer(int status, std::string body) {
     r.headers = {{"Content-Type", "application/json; charset=utf-8"}, {"X-Request-Id", "abc"}};
     r.body = std::move(body);
     return r;
+}
+
+bool libcurl_mapped() {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        if (line.find("/libcurl.so") != std::string::npos) return true;
+    }
+    return false;
+}
+
+// First in this file, and ctest runs every test in a process of its own: nothing in this
+// process has sent a request before it.
+TEST(CurlHttpClientTest, LibcurlIsLoadedByTheFirstRequestNotAtStartup) {
+    EXPECT_FALSE(libcurl_mapped());
+    CurlHttpClient client;
+    EXPECT_FALSE(libcurl_mapped());
+    LoopbackHttpServer server([](const RecordedRequest&) { return json_answer(200, "{}"); });
+    Request request;
+    request.url = server.url("/");
+    auto response = client.send(request);
+    ASSERT_TRUE(response.has_value()) << response.error().message;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_TRUE(libcurl_mapped());
 }
 
 TEST(CurlHttpClientTest, SendsMethodHeadersAndBody) {
