@@ -134,6 +134,14 @@ util::Result<RunEnd> RunExecution::execute() {
                                        facts_.workspace);
         workspace_fd_ = util::UniqueFd(::open(facts_.workspace.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!memo_file_.empty() && workspace_fd_) memo_ = RunMemo::load(memo_file_, generation_);
+        if (facts_.jobs > 1 && memo_.size() > 1) {
+            std::vector<const StageMemo*> order;  // the pipeline's order: roughly the run's
+            for (std::size_t i = 0; i < slots_.size(); ++i) {
+                const StageMemo* memo = memo_.find(pipeline_.stages[i].name);
+                if (slots_[i]->included && memo != nullptr) order.push_back(memo);
+            }
+            prefetch_ = std::make_unique<MemoPrefetch>(memo_, workspace_fd_.get(), std::move(order));
+        }
         touch_remembered_ = deps_.clock.epoch_ms() - memo_.touched_ms() >=
                             cache::CacheIndex::k_touch_resolution_ms;
         auto now = std::chrono::milliseconds(deps_.clock.epoch_ms());
@@ -305,6 +313,7 @@ void RunExecution::start_stage(int s) {
             slot.context->upstream_outputs[up->name] = slots_[i]->outputs;
         }
     }
+    workspace_changes();
     auto spec = kind->prepare(*slot.context);
     if (!spec) return conclude(s, false, spec.error().message, nullptr, {});
     if (!*spec) {
@@ -625,9 +634,8 @@ bool RunExecution::take_remembered(int s) {
     for (const auto& [name, value] : memo->lookups) {
         if (lookup(s, name) != value) return false;
     }
-    for (const auto& check : memo->checks) {
-        if (!still_holds(check, workspace_fd_.get())) return false;
-    }
+    bool held = prefetch_ ? prefetch_->holds(*memo) : all_paths_hold(*memo, workspace_fd_.get());
+    if (!held) return false;
     slot.key = StageKey{memo->key, nlohmann::json::object()};
     slot.from = memo->entry;
     slot.remembered = memo;
@@ -661,6 +669,10 @@ void RunExecution::save_memo() {
     (void)next.save(memo_file_, generation_);  // best effort: a lost memo costs time only
 }
 
+void RunExecution::workspace_changes() {
+    if (prefetch_) prefetch_->stop();
+}
+
 bool RunExecution::take_from_cache(int s) {
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
     const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
@@ -675,6 +687,7 @@ bool RunExecution::take_from_cache(int s) {
         return false;
     }
     if (!*entry) return false;
+    workspace_changes();
     auto restored = cache_.restore(**entry, facts_.workspace);
     if (!restored) {
         note(restored.error().message);

@@ -9,6 +9,7 @@
 
 #include "runner/engine/candidate_log.hpp"
 #include "runner/engine/engine.hpp"
+#include "runner/engine/memo_prefetch.hpp"
 #include "runner/engine/run_memo.hpp"
 #include "runner/engine/stage_cache.hpp"
 #include "runner/sched/scheduler.hpp"
@@ -79,6 +80,9 @@ private:
     std::vector<std::pair<std::string, std::string>> needed_keys(int stage) const;
     // At the end: the memo of this run's cached stages, for the next run.
     void save_memo();
+    // Before the run changes the workspace (a stage starts, outputs are restored): the
+    // memo's checks made ahead (prefetch_) no longer count.
+    void workspace_changes();
     // Records the remembered stages concluded since the last call (one transaction).
     void flush_cached();
     // After a passed stage: its artifacts stored and recorded, its cache entry written;
@@ -113,6 +117,8 @@ private:
     // a path's timestamps are too young to vouch for it.
     RunMemo memo_;
     util::UniqueFd workspace_fd_;  // where memo_'s paths are looked at again
+    std::unique_ptr<MemoPrefetch> prefetch_;  // memo_'s checks ahead (jobs > 1); before
+                                              // them in destruction order
     std::filesystem::path memo_file_;
     std::string generation_;
     bool touch_remembered_ = true;  // memo_'s entries were not marked used for a while

@@ -88,6 +88,7 @@ public:
     const StageMemo* find(std::string_view stage) const;
     void add(StageMemo memo);
     std::size_t size() const { return stages_.size(); }
+    const std::vector<StageMemo>& stages() const { return stages_; }  // in the order added
 
     // When its entries were last marked used in the cache index (epoch ms): a run that
     // takes them from the memo within CacheIndex::k_touch_resolution_ms of that does not
