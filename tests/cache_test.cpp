@@ -313,6 +313,47 @@ TEST_F(CacheRun, ARememberedRunIsCheckedByStatDataAndStillSeesEveryChange) {
     EXPECT_EQ(ran(), (std::vector<std::string>{"edit", "glob", "output_gone", "same"}));
 }
 
+// `write` always runs (no inputs) and rewrites data.txt only when control.txt changed;
+// `read` needs it and reads data.txt; `keep` is cached beside them.
+constexpr const char* k_written_during_run = R"yml(name: written
+stages:
+  keep:
+    run: echo keep >> ran.log
+    inputs: [keep.txt]
+  write:
+    run: (cmp -s control.txt data.txt || cp control.txt data.txt) && echo write >> ran.log
+  read:
+    needs: [write]
+    run: cp data.txt read.out && echo read >> ran.log
+    inputs: [data.txt]
+    outputs: [read.out]
+)yml";
+
+TEST_F(CacheRun, APathAStageChangesDuringTheRunIsLookedAtAfterIt) {
+    // With -j 2 the remembered run's paths are looked at ahead, on a second thread, while
+    // `write` starts: what it changes must still be seen by `read` after it.
+    dir_.write("sluice.yml", k_written_during_run);
+    dir_.write("control.txt", "one\n");
+    dir_.write("keep.txt", "keep\n");
+    ASSERT_EQ(sluice({"run", "-j", "2"}).exit_code, 0);
+    EXPECT_EQ(ran(), (std::vector<std::string>{"keep", "read", "write"}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // past the racy window
+    auto second = sluice({"run", "-j", "2"});  // remembers read
+    ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+    auto third = sluice({"run", "-j", "2"});
+    ASSERT_EQ(third.exit_code, 0) << third.out << third.err;
+    EXPECT_EQ(ran(), (std::vector<std::string>{"write", "write"}));
+    EXPECT_TRUE(remembered(show(3), "read"));
+    EXPECT_TRUE(remembered(show(3), "keep"));
+
+    dir_.write("control.txt", "two\n");
+    auto fourth = sluice({"run", "-j", "2"});
+    ASSERT_EQ(fourth.exit_code, 0) << fourth.out << fourth.err;
+    EXPECT_EQ(ran(), (std::vector<std::string>{"read", "write"}));
+    EXPECT_EQ(status(show(4), "read"), "passed");
+    EXPECT_EQ(testing::read_file(dir_ / "read.out"), "two\n");
+}
+
 TEST_F(CacheRun, ConcurrentRunsShareTheCache) {
     // Two projects filling one cache at the same time, then each hits what it stored.
     TempDir second;

@@ -557,15 +557,14 @@ void RunExecution::conclude(int s, bool ok, std::string reason,
     store::StageFinish finish{rec.status,      rec.reason,     rec.exit_code,
                               rec.signal,      rec.duration_ms, rec.max_rss_kb,
                               rec.outputs,     rec.report,      rec.allow_failure};
-    nlohmann::json data = {{"status", rec.status}, {"attempt", rec.attempt},
-                           {"duration_ms", rec.duration_ms}};
-    if (rec.exit_code) data["exit_code"] = *rec.exit_code;
-    if (rec.signal != 0) data["signal"] = rec.signal;
-    if (!rec.reason.empty()) data["reason"] = rec.reason;
     if (defer_record_) {
-        pending_cached_.push_back({name, std::move(finish), std::move(deferred_artifacts_),
-                                   store::EventNote{"stage_finished", std::move(data)}});
+        pending_cached_.push_back({name, std::move(finish), std::move(deferred_artifacts_)});
     } else {
+        nlohmann::json data = {{"status", rec.status}, {"attempt", rec.attempt},
+                               {"duration_ms", rec.duration_ms}};
+        if (rec.exit_code) data["exit_code"] = *rec.exit_code;
+        if (rec.signal != 0) data["signal"] = rec.signal;
+        if (!rec.reason.empty()) data["reason"] = rec.reason;
         check(deps_.store.finish_stage(facts_.id, name, finish,
                                        store::EventNote{"stage_finished", std::move(data)}));
     }
@@ -646,7 +645,7 @@ bool RunExecution::take_remembered(int s) {
 void RunExecution::save_memo() {
     if (memo_file_.empty() || cancelling_ || store_error_) return;
     // This run's cached stages; what it did not include keeps its memo.
-    RunMemo next;
+    std::vector<const StageMemo*> kept;
     bool changed = false;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         const Slot& slot = *slots_[i];
@@ -658,11 +657,13 @@ void RunExecution::save_memo() {
             now = before;
         }
         changed = changed || now != before;
-        if (now != nullptr) next.add(*now);
+        if (now != nullptr) kept.push_back(now);
     }
     // Entries marked used again: the next minute of runs need not mark them.
-    bool touched = touch_remembered_ && next.size() > 0;
+    bool touched = touch_remembered_ && !kept.empty();
     if (!changed && !touched) return;
+    RunMemo next;
+    for (const StageMemo* memo : kept) next.add(*memo);
     next.set_touched_ms(touched || memo_.size() == 0 ? deps_.clock.epoch_ms() : memo_.touched_ms());
     // Stored entries moved the generation on: what this run saw may be stale already.
     if (cache::read_generation(cache_.root()) != generation_) return;
@@ -754,7 +755,22 @@ void RunExecution::flush_cached() {
     if (pending_cached_.empty()) return;
     auto pending = std::move(pending_cached_);
     pending_cached_.clear();
-    check(deps_.store.finish_cached_stages(facts_.id, pending));
+    // One event for them all: what a stage_finished event would say of each is the same
+    // (cached, attempt 1, no time) and is in its row.
+    nlohmann::json names = nlohmann::json::array();
+    std::int64_t count = 0;
+    std::int64_t bytes = 0;
+    for (const auto& stage : pending) {
+        names.push_back(stage.stage);
+        for (const auto& artifact : stage.artifacts) {
+            ++count;
+            bytes += artifact.size;
+        }
+    }
+    store::EventNote event{"stages_remembered",
+                           {{"stages", std::move(names)},
+                            {"artifacts", {{"count", count}, {"bytes", bytes}}}}};
+    check(deps_.store.finish_cached_stages(facts_.id, pending, event));
 }
 
 util::Status RunExecution::keep_result(int s) {

@@ -202,6 +202,11 @@ struct Store::Impl {
         clear->bind_int(1, id);
         clear->bind_text(2, stage);
         if (auto done = clear->run(); !done) return std::unexpected(error(done.error()));
+        return insert_artifacts(id, stage, artifacts);
+    }
+
+    // A stage's artifacts, for a stage that has none recorded. In the caller's transaction.
+    Status insert_artifacts(RunId id, const std::string& stage, const std::vector<Artifact>& artifacts) {
         for (const Artifact& a : artifacts) {
             auto q = db.prepare(
                 "INSERT INTO artifacts (run_id, stage, path, type, size, digest, mode, target) "
@@ -490,20 +495,18 @@ Status Store::finish_stage(RunId id, const std::string& stage, const StageFinish
     return s.write([&]() -> Status { return s.write_finish(id, stage, finish, event); });
 }
 
-Status Store::finish_cached_stages(RunId id, const std::vector<CachedStage>& stages) {
+Status Store::finish_cached_stages(RunId id, const std::vector<CachedStage>& stages,
+                                   const EventNote& event) {
     if (!impl_) return moved_from();
     std::lock_guard lock(impl_->mutex);
     auto& s = *impl_;
     return s.write([&]() -> Status {
         for (const CachedStage& c : stages) {
-            std::int64_t bytes = 0;
-            for (const Artifact& a : c.artifacts) bytes += a.size;
-            EventNote event = c.event;
-            if (!c.artifacts.empty()) {
-                event.data["artifacts"] = {{"count", c.artifacts.size()}, {"bytes", bytes}};
-            }
-            if (auto done = s.write_finish(id, c.stage, c.finish, event); !done) return done;
-            if (auto done = s.write_artifacts(id, c.stage, c.artifacts); !done) return done;
+            if (auto done = s.write_finish(id, c.stage, c.finish, std::nullopt); !done) return done;
+            if (auto done = s.insert_artifacts(id, c.stage, c.artifacts); !done) return done;
+        }
+        if (auto done = s.append_event(id, "", event.type, event.data, s.now_ms()); !done) {
+            return std::unexpected(s.error(done.error()));
         }
         return {};
     });

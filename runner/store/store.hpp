@@ -184,7 +184,6 @@ struct CachedStage {
     std::string stage;
     StageFinish finish;
     std::vector<Artifact> artifacts;
-    EventNote event;  // stage_finished
 };
 
 struct StoreOptions {
@@ -282,9 +281,11 @@ public:
     Result<std::vector<std::string>> environments();
 
     // Stages whose results came from the cache, each recorded as finish_stage and
-    // set_artifacts would (its artifacts counted in its event, not in an event of their
-    // own), all in one transaction: a run of 1000 cached stages writes them at once.
-    Status finish_cached_stages(RunId id, const std::vector<CachedStage>& stages);
+    // set_artifacts would, with one `event` (run-wide) for them all, in one transaction:
+    // a run of 1000 cached stages writes them at once. The stages have no artifacts
+    // recorded yet (they end here without having started).
+    Status finish_cached_stages(RunId id, const std::vector<CachedStage>& stages,
+                                const EventNote& event);
 
     // A stage's artifacts, replacing what an earlier attempt recorded (one transaction,
     // with an `artifacts` event); artifacts(id) lists those of every stage of the run,

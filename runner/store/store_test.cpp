@@ -457,12 +457,13 @@ TEST(Store, CachedStagesAreRecordedTogetherOrNotAtAll) {
         c.finish.outputs = {{"rows", "2"}};
         c.finish.report = {{"cache", {{"from_run", 7}, {"remembered", true}}}};
         c.artifacts = std::move(artifacts);
-        c.event = EventNote{"stage_finished", {{"status", "cached"}}};
         return c;
     };
     Artifact model{"train", "model.pkl", "file", 12, std::string(64, 'a'), 0644, ""};
     Artifact link{"train", "latest", "symlink", 0, "", 0, "model.pkl"};
-    ASSERT_TRUE(store.finish_cached_stages(*id, {cached("unit-tests", {}), cached("train", {model, link})}));
+    EventNote remembered{"stages_remembered", {{"stages", {"unit-tests", "train"}}}};
+    ASSERT_TRUE(store.finish_cached_stages(
+        *id, {cached("unit-tests", {}), cached("train", {model, link})}, remembered));
 
     auto train = store.find_stage(*id, "train");
     ASSERT_TRUE(train && *train);
@@ -476,14 +477,15 @@ TEST(Store, CachedStagesAreRecordedTogetherOrNotAtAll) {
     EXPECT_EQ((*artifacts)[1].digest, std::string(64, 'a'));
     auto events = store.events(*id);
     ASSERT_TRUE(events);
-    EXPECT_EQ(types(*events), (std::vector<std::string>{"stage_finished", "stage_finished"}));
-    EXPECT_FALSE((*events)[0].data.contains("artifacts"));
-    EXPECT_EQ((*events)[1].data["artifacts"], (nlohmann::json{{"count", 2}, {"bytes", 12}}));
+    EXPECT_EQ(types(*events), (std::vector<std::string>{"stages_remembered"}));
+    EXPECT_EQ((*events)[0].stage, "");
+    EXPECT_EQ((*events)[0].data, remembered.data);
 
     // One stage that cannot be recorded (not in the run): none of them is.
     auto again = store.create_run(sample_run());
     ASSERT_TRUE(again);
-    EXPECT_FALSE(store.finish_cached_stages(*again, {cached("train", {model}), cached("nope", {})}));
+    EXPECT_FALSE(store.finish_cached_stages(*again, {cached("train", {model}), cached("nope", {})},
+                                            remembered));
     auto untouched = store.find_stage(*again, "train");
     ASSERT_TRUE(untouched && *untouched);
     EXPECT_EQ((*untouched)->status, "pending");
