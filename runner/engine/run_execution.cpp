@@ -22,6 +22,8 @@ using namespace std::chrono_literals;
 namespace {
 // How often the loop wakes while stages run, so the live view's timers move.
 constexpr auto k_tick = 250ms;
+// Remembered stages recorded in one go by the loop (see execute).
+constexpr std::size_t k_cached_per_record = 64;
 
 void set_var(exec::Environment& env, const std::string& key, std::string value) {
     for (auto& [k, v] : env) {
@@ -172,7 +174,9 @@ util::Result<RunEnd> RunExecution::execute() {
                 start_stage(s);
                 started = true;
             }
-            flush_cached();
+            // Recorded a few dozen at a time rather than all before the next wait: the
+            // memo's checks of the stages after them go on meanwhile (MemoPrefetch).
+            if (pending_cached_.size() >= k_cached_per_record) flush_cached();
         }
         if (scheduler_.done() && deps_.runner.running() == 0) break;
         if (scheduler_.stalled() && deps_.runner.running() == 0) break;  // approvals due
@@ -187,6 +191,9 @@ util::Result<RunEnd> RunExecution::execute() {
             cancel("internal error: no stage can start");
             continue;
         }
+        // Remembered stages concluded since (they free their job slot at once, so one
+        // wake-up may take many rounds of them).
+        flush_cached();
         check(deps_.store.flush_batch());
         deps_.runner.wait_until(deadline);
         deps_.reporter.tick();

@@ -80,10 +80,11 @@ std::vector<int> Scheduler::take_ready(util::SteadyTime now) {
         }
         for (std::size_t i = 0; i < stages_.size(); ++i) start_if_ready(static_cast<int>(i));
     }
-    for (std::size_t i = 0; i < stages_.size(); ++i) {
+    for (std::size_t i = 0; retry_waiting_ > 0 && i < stages_.size(); ++i) {
         Entry& e = stages_[i];
         if (e.state == State::retry_wait && e.retry_at <= now) {
             e.state = State::pending;
+            --retry_waiting_;
             ready_.push(static_cast<int>(i));
         }
     }
@@ -119,6 +120,7 @@ std::optional<util::SteadyTime> Scheduler::finished(int stage, bool ok, util::St
         for (int i = 1; i < e.attempts && delay < e.policy.retry_max_delay; ++i) delay *= 2;
         delay = std::min(delay, e.policy.retry_max_delay);
         e.state = State::retry_wait;
+        ++retry_waiting_;
         e.retry_at = now + delay;
         return e.retry_at;
     }
@@ -188,12 +190,14 @@ void Scheduler::cancel_all(const std::string& reason) {
     }
     while (!ready_.empty()) ready_.pop();
     running_ = 0;
+    retry_waiting_ = 0;
     waiting_ = 0;
     open_ = 0;
 }
 
 std::optional<util::SteadyTime> Scheduler::next_wakeup() const {
     std::optional<util::SteadyTime> best;
+    if (retry_waiting_ == 0) return best;
     for (const auto& e : stages_) {
         if (e.state == State::retry_wait && (!best || e.retry_at < *best)) best = e.retry_at;
     }

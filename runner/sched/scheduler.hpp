@@ -113,6 +113,7 @@ private:
     std::priority_queue<int, std::vector<int>, std::greater<>> ready_;
     int jobs_;
     int running_ = 0;
+    int retry_waiting_ = 0;  // stages in retry_wait: take_ready looks for due ones only then
     int waiting_ = 0;
     int open_ = 0;                  // included stages not yet final
 };
