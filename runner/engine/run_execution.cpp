@@ -233,8 +233,9 @@ util::Result<RunEnd> RunExecution::execute() {
     check(deps_.store.add_event(facts_.id, "", "run_finished",
                                 {{"status", status}, {"duration_ms", ms.count()}}));
     report::RunFinished end{facts_.id, status, ms.count(), {}};
-    for (const auto& slot : slots_) {
-        if (slot->included) end.stages.push_back(slot->record);
+    end.stages.reserve(slots_.size());
+    for (const auto& slot : slots_) {  // the run is over: its records move to the summary
+        if (slot->included) end.stages.push_back(std::move(slot->record));
     }
     deps_.reporter.run_finished(end);
     if (store_error_) return std::unexpected(*store_error_);
@@ -738,12 +739,17 @@ void RunExecution::conclude_cached(int s, const cache::RestoreCounts& counts) {
                                             to_artifacts(stage.name, slot.from->paths)));
         }
     }
-    nlohmann::json report = {{"cache", {{"from_run", slot.from->run_id},
-                                        {"key", slot.key->key},
-                                        {"restored", counts.restored},
-                                        {"unchanged", counts.unchanged}}}};
+    // (Assigned key by key: nlohmann's initializer lists copy every value twice, and a
+    // no-op run builds a thousand of these.)
+    nlohmann::json cache = nlohmann::json::object();
+    cache["from_run"] = slot.from->run_id;
+    cache["key"] = slot.key->key;
+    cache["restored"] = counts.restored;
+    cache["unchanged"] = counts.unchanged;
     // Vouched for by the last run's memo (stat data) rather than by hashing the inputs.
-    if (slot.remembered != nullptr) report["cache"]["remembered"] = true;
+    if (slot.remembered != nullptr) cache["remembered"] = true;
+    nlohmann::json report = nlohmann::json::object();
+    report["cache"] = std::move(cache);
     if (stage.metrics) {
         auto logged = candidates_.log(pipeline_, stage, facts_.workspace, std::to_string(facts_.id),
                                       facts_.commit ? facts_.commit->sha : std::string());
