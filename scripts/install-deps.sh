@@ -9,7 +9,7 @@ packages=(
   # libraries (DESIGN.md: Dependencies)
   libgit2-dev libyaml-cpp-dev libboost-dev libboost-filesystem-dev libboost-system-dev
   libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libcli11-dev libssl-dev
-  libgtest-dev libgmock-dev libarchive-dev zlib1g-dev
+  libgtest-dev libgmock-dev libarchive-dev zlib1g-dev libjemalloc-dev
   # tests and the example project (only /usr/bin/python3 sees these)
   git sqlite3 time python3 python3-sklearn python3-pandas python3-pytest
   python3-fastapi python3-uvicorn python3-httpx
