@@ -5,7 +5,6 @@
 
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "runner/cli/commands.hpp"
 #include "runner/cli/run_driver.hpp"
@@ -83,9 +82,8 @@ int run_pipeline(const GlobalOptions& global, const RunOptions& options) {
     request.pipeline = std::move(src.pipeline);
     request.yaml = std::move(src.yaml);
     request.workspace = src.workspace;
-    request.jobs = options.jobs > 0
-                       ? options.jobs
-                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    request.jobs = options.effective_jobs();
+    request.remembered = std::move(src.remembered);
     request.only = options.only;
     request.trigger = options.trigger;
     request.event = options.event;

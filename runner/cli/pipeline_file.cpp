@@ -10,8 +10,9 @@
 
 namespace sluice::cli {
 
-std::optional<LoadedPipeline> load_for_cli(const std::string& file,
-                                           const std::filesystem::path& memo_dir) {
+std::optional<LoadedPipeline> load_for_cli(
+    const std::string& file, const std::filesystem::path& memo_dir,
+    const std::function<void(const std::string& text)>& on_text) {
     std::filesystem::path path = file.empty() ? "sluice.yml" : file;
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) path /= "sluice.yml";
@@ -25,6 +26,7 @@ std::optional<LoadedPipeline> load_for_cli(const std::string& file,
     }
     std::stringstream text;
     text << in.rdbuf();
+    if (on_text) on_text(text.str());
     auto loaded = memo_dir.empty()
                       ? pipeline::load_pipeline_string(text.str(), path.string())
                       : pipeline::load_pipeline_remembered(text.str(), path.string(), memo_dir);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -18,8 +19,9 @@ struct LoadedPipeline {
 // FILE may be a file or a directory holding sluice.yml (default: ./sluice.yml). Every
 // error is printed to stderr as FILE:LINE:COL: message; nullopt then (exit status 2).
 // With `memo_dir`, a pipeline read before from the same text comes back from there
-// (pipeline/pipeline_memo.hpp).
-std::optional<LoadedPipeline> load_for_cli(const std::string& file,
-                                           const std::filesystem::path& memo_dir = {});
+// (pipeline/pipeline_memo.hpp). `on_text` is given the file's text before it is parsed.
+std::optional<LoadedPipeline> load_for_cli(
+    const std::string& file, const std::filesystem::path& memo_dir = {},
+    const std::function<void(const std::string& text)>& on_text = {});
 
 }  // namespace sluice::cli

@@ -1,7 +1,9 @@
 // Resolving a run's pipeline, commit and workspace from the command line.
 #include "runner/cli/run_source.hpp"
 
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include "runner/cli/pipeline_file.hpp"
 #include "runner/git/blob.hpp"
@@ -11,6 +13,7 @@
 #include "runner/git/revision.hpp"
 #include "runner/pipeline/loader.hpp"
 #include "runner/pipeline/pipeline_memo.hpp"
+#include "runner/util/sha256.hpp"
 
 namespace sluice::cli {
 
@@ -85,6 +88,10 @@ util::Result<git::WorkspaceLease> check_out_commit(const Session& session,
     return lease;
 }
 
+int RunOptions::effective_jobs() const {
+    return jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOptions& options) {
     std::filesystem::path file = options.file.empty() ? "sluice.yml" : options.file;
 
@@ -95,7 +102,7 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
         if (!session) return std::unexpected(session.error());
         auto mirror = git::mirror(session->state.root, options.repo);
         if (!mirror) return std::unexpected(mirror.error());
-        RunSource src{std::move(*session), {}, {}, {}, {}, {}, {}, {}};
+        RunSource src{std::move(*session), {}, {}, {}, {}, {}, {}, {}, {}, {}};
         auto commit = git::resolve_revision(*mirror, options.commit.empty() ? "HEAD" : options.commit);
         if (!commit) return std::unexpected(commit.error());
         src.commit = *commit;
@@ -131,12 +138,21 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
         // The store is opened only for a valid pipeline: a bad one records nothing.
         auto state = open_state(global, project_dir);
         if (!state) return std::unexpected(state.error());
-        auto loaded = load_for_cli(file.string(), pipeline_memo_dir(*state));
+        std::shared_ptr<engine::RememberedRun> remembered;
+        auto remember_ahead = [&](const std::string& text) {
+            // The memo loads and its paths are looked at while the text is parsed and the
+            // store opened (engine/remembered_run.hpp); the run checks it is its own.
+            if (options.no_cache || options.dry_run || options.effective_jobs() < 2) return;
+            remembered = std::make_shared<engine::RememberedRun>(
+                engine::RememberedRun::Key{state->cache_dir(), util::sha256_hex(text), project_dir},
+                true);
+        };
+        auto loaded = load_for_cli(file.string(), pipeline_memo_dir(*state), remember_ahead);
         if (!loaded) return util::fail(util::ErrorCode::bad_input, "the pipeline has errors");
         auto session = open_session(global, project_dir);
         if (!session) return std::unexpected(session.error());
         RunSource src{std::move(*session), std::move(loaded->pipeline), std::move(loaded->yaml),
-                      project_dir, {}, {}, {}, {}};
+                      project_dir, {}, {}, {}, {}, {}, std::move(remembered)};
         if (repo) {
             auto commit = git::resolve_revision(*repo, "HEAD");
             if (commit) src.commit = *commit;
@@ -148,7 +164,7 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
     // A commit of the project's repository, checked out into a workspace.
     auto session = open_session(global, project_dir);
     if (!session) return std::unexpected(session.error());
-    RunSource src{std::move(*session), {}, {}, {}, {}, {}, {}, {}};
+    RunSource src{std::move(*session), {}, {}, {}, {}, {}, {}, {}, {}, {}};
     auto commit = git::resolve_revision(*repo, options.commit.empty() ? "HEAD" : options.commit);
     if (!commit) return std::unexpected(commit.error());
     src.commit = *commit;

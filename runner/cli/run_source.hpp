@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runner/cli/session.hpp"
+#include "runner/engine/remembered_run.hpp"
 #include "runner/git/head.hpp"
 #include "runner/git/workspace_pool.hpp"
 #include "runner/pipeline/model.hpp"
@@ -36,6 +37,9 @@ struct RunOptions {
     bool dry_run = false;
     bool no_cache = false;
     bool json = false;
+
+    // -j, or the number of cores when not given.
+    int effective_jobs() const;
 };
 
 struct RunSource {
@@ -49,6 +53,9 @@ struct RunSource {
     std::string changed_base;    // " since abc12345" for messages
     std::optional<git::WorkspaceLease> lease;  // holds the workspace for the run
     nlohmann::json source = nlohmann::json::object();  // {repo, subdir}: for resume
+    // The last run's memo, loading (and checked) while the pipeline is parsed: runs of
+    // the working tree only (a fresh checkout has nothing the memo could vouch for).
+    std::shared_ptr<engine::RememberedRun> remembered;
 };
 
 // Takes a free workspace from the pool of the state directory and checks the commit of

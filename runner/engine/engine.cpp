@@ -96,7 +96,8 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
     }
     RunFacts facts{*id,          request.trigger,   request.event,  request.target_branch,
                    request.tag,  request.commit,    request.workspace, request.jobs, false,
-                   request.rollback, !request.no_cache, util::sha256_hex(request.yaml)};
+                   request.rollback, !request.no_cache, util::sha256_hex(request.yaml),
+                   request.remembered};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }
@@ -174,7 +175,8 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs,
                    true,
                    run.options.value("rollback", nlohmann::json()),
                    !run.options.value("no_cache", false),
-                   ""};  // a resumed run neither uses nor leaves a remembered run
+                   "",  // a resumed run neither uses nor leaves a remembered run
+                   nullptr};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@
 #include "stages/stage_kind.hpp"
 
 namespace sluice::engine {
+
+class RememberedRun;
 
 struct RunRequest {
     pipeline::Pipeline pipeline;
@@ -41,6 +44,8 @@ struct RunRequest {
     nlohmann::json rollback;
     // `--no-cache`: run every stage, even one whose inputs did not change.
     bool no_cache = false;
+    // The last run's memo, loaded ahead by the caller (remembered_run.hpp); optional.
+    std::shared_ptr<RememberedRun> remembered;
 };
 
 struct RunEnd {

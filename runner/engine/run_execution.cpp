@@ -58,7 +58,7 @@ struct RunExecution::Slot {
     std::optional<cache::CacheEntry> from;  // the entry its result came from
     std::string result_key;                 // what dependents' keys see of it
     std::optional<StageMemo> memo;          // what its cached result rested on (run_memo.hpp)
-    const StageMemo* remembered = nullptr;  // taken from the last run's memo (memo_)
+    const StageMemo* remembered = nullptr;  // taken from the last run's memo (memo())
     bool begun = false;                     // its start is recorded (not when cached)
 };
 
@@ -129,26 +129,19 @@ util::Result<RunEnd> RunExecution::execute() {
                               "cannot create " + dir.string() + ": " + ec.message());
         }
     }
+    remembered_ = std::move(facts_.remembered);  // started early by the command line
     if (facts_.use_cache && !facts_.resumed && !facts_.pipeline_digest.empty()) {
-        // Read before the cache index is asked anything (cache_generation.hpp).
-        generation_ = cache::read_generation(cache_.root());
-        memo_file_ = RunMemo::file_for(cache_.root() / "runs", facts_.pipeline_digest,
-                                       facts_.workspace);
-        workspace_fd_ = util::UniqueFd(::open(facts_.workspace.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!memo_file_.empty() && workspace_fd_) memo_ = RunMemo::load(memo_file_, generation_);
-        if (facts_.jobs > 1 && memo_.size() > 1) {
-            std::vector<const StageMemo*> order;  // the pipeline's order: roughly the run's
-            for (std::size_t i = 0; i < slots_.size(); ++i) {
-                const StageMemo* memo = memo_.find(pipeline_.stages[i].name);
-                if (slots_[i]->included && memo != nullptr) order.push_back(memo);
-            }
-            prefetch_ = std::make_unique<MemoPrefetch>(memo_, workspace_fd_.get(), std::move(order));
+        RememberedRun::Key key{cache_.root(), facts_.pipeline_digest, facts_.workspace};
+        if (!remembered_ || remembered_->key() != key) {
+            remembered_ = std::make_shared<RememberedRun>(std::move(key), facts_.jobs > 1);
         }
-        touch_remembered_ = deps_.clock.epoch_ms() - memo_.touched_ms() >=
+        touch_remembered_ = deps_.clock.epoch_ms() - memo().touched_ms() >=
                             cache::CacheIndex::k_touch_resolution_ms;
         auto now = std::chrono::milliseconds(deps_.clock.epoch_ms());
         trusted_before_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  now - cache::FileDigests::k_timestamp_slack).count();
+    } else {
+        remembered_.reset();
     }
     // The loop's writes of one wake-up (stages that ended, stages started) are one
     // transaction, committed before the loop waits again: a commit per wake-up instead
@@ -246,7 +239,7 @@ void RunExecution::start_stage(int s) {
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
     const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
     // What this stage records comes after what the stages before it recorded.
-    if (stage.approval || memo_.find(stage.name) == nullptr) flush_cached();
+    if (stage.approval || memo().find(stage.name) == nullptr) flush_cached();
     if (stage.approval) {
         auto approved = approval_given(stage);
         if (!approved) {
@@ -612,7 +605,7 @@ util::Status RunExecution::compute_key(int s) {
     if (!input) return std::unexpected(input.error());
     auto needs = needed_keys(s);
     for (const auto& [need, key] : needs) input->needs[need] = key;
-    bool remember = !memo_file_.empty() && facts_.use_cache && stage.cache;
+    bool remember = remembered_ && !remembered_->file().empty() && facts_.use_cache && stage.cache;
     std::vector<SeenPath> seen;
     auto key = cache_.key(stage, *input, facts_.workspace, remember ? &seen : nullptr);
     if (!key) {
@@ -634,15 +627,14 @@ util::Status RunExecution::compute_key(int s) {
 }
 
 bool RunExecution::take_remembered(int s) {
-    if (memo_.size() == 0) return false;
+    if (memo().size() == 0) return false;
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
-    const StageMemo* memo = memo_.find(pipeline_.stages[static_cast<std::size_t>(s)].name);
+    const StageMemo* memo = this->memo().find(pipeline_.stages[static_cast<std::size_t>(s)].name);
     if (memo == nullptr || memo->needs != needed_keys(s)) return false;
     for (const auto& [name, value] : memo->lookups) {
         if (lookup(s, name) != value) return false;
     }
-    bool held = prefetch_ ? prefetch_->holds(*memo) : all_paths_hold(*memo, workspace_fd_.get());
-    if (!held) return false;
+    if (!remembered_->holds(*memo)) return false;
     slot.key = StageKey{memo->key, nlohmann::json::object()};
     slot.from = memo->entry;
     slot.remembered = memo;
@@ -651,13 +643,13 @@ bool RunExecution::take_remembered(int s) {
 }
 
 void RunExecution::save_memo() {
-    if (memo_file_.empty() || cancelling_ || store_error_) return;
+    if (!remembered_ || remembered_->file().empty() || cancelling_ || store_error_) return;
     // This run's cached stages; what it did not include keeps its memo.
     std::vector<const StageMemo*> kept;
     bool changed = false;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         const Slot& slot = *slots_[i];
-        const StageMemo* before = memo_.find(pipeline_.stages[i].name);
+        const StageMemo* before = memo().find(pipeline_.stages[i].name);
         const StageMemo* now = nullptr;
         if (slot.record.status == "cached") {
             now = slot.remembered != nullptr ? slot.remembered : slot.memo ? &*slot.memo : nullptr;
@@ -672,14 +664,20 @@ void RunExecution::save_memo() {
     if (!changed && !touched) return;
     RunMemo next;
     for (const StageMemo* memo : kept) next.add(*memo);
-    next.set_touched_ms(touched || memo_.size() == 0 ? deps_.clock.epoch_ms() : memo_.touched_ms());
+    next.set_touched_ms(touched || memo().size() == 0 ? deps_.clock.epoch_ms() : memo().touched_ms());
     // Stored entries moved the generation on: what this run saw may be stale already.
-    if (cache::read_generation(cache_.root()) != generation_) return;
-    (void)next.save(memo_file_, generation_);  // best effort: a lost memo costs time only
+    const std::string& generation = remembered_->generation();
+    if (cache::read_generation(cache_.root()) != generation) return;
+    (void)next.save(remembered_->file(), generation);  // best effort: a lost memo costs time only
 }
 
 void RunExecution::workspace_changes() {
-    if (prefetch_) prefetch_->stop();
+    if (remembered_) remembered_->stop();
+}
+
+const RunMemo& RunExecution::memo() const {
+    static const RunMemo none;
+    return remembered_ ? remembered_->memo() : none;
 }
 
 bool RunExecution::take_from_cache(int s) {

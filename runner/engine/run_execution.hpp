@@ -9,7 +9,7 @@
 
 #include "runner/engine/candidate_log.hpp"
 #include "runner/engine/engine.hpp"
-#include "runner/engine/memo_prefetch.hpp"
+#include "runner/engine/remembered_run.hpp"
 #include "runner/engine/run_memo.hpp"
 #include "runner/engine/stage_cache.hpp"
 #include "runner/sched/scheduler.hpp"
@@ -48,6 +48,10 @@ struct RunFacts {
     // The SHA-256 of the pipeline's text: what its remembered run (run_memo.hpp) is
     // kept under; "" remembers nothing (a resumed run).
     std::string pipeline_digest;
+    // The memo of the last run of this pipeline text in this workspace, loaded (and its
+    // checks started) before the run; used when its key matches the run's, else the run
+    // loads its own.
+    std::shared_ptr<RememberedRun> remembered;
 };
 
 class RunExecution {
@@ -81,8 +85,10 @@ private:
     // At the end: the memo of this run's cached stages, for the next run.
     void save_memo();
     // Before the run changes the workspace (a stage starts, outputs are restored): the
-    // memo's checks made ahead (prefetch_) no longer count.
+    // memo's checks made ahead (remembered_) no longer count.
     void workspace_changes();
+    // remembered_'s memo, or an empty one.
+    const RunMemo& memo() const;
     // Records the remembered stages concluded since the last call (one transaction).
     void flush_cached();
     // After a passed stage: its artifacts stored and recorded, its cache entry written;
@@ -113,15 +119,11 @@ private:
     std::optional<util::Error> store_error_;
     CandidateLog candidates_;
     StageCache cache_;
-    // The last run's memo (empty when not used), where this run's goes, and from when on
-    // a path's timestamps are too young to vouch for it.
-    RunMemo memo_;
-    util::UniqueFd workspace_fd_;  // where memo_'s paths are looked at again
-    std::unique_ptr<MemoPrefetch> prefetch_;  // memo_'s checks ahead (jobs > 1); before
-                                              // them in destruction order
-    std::filesystem::path memo_file_;
-    std::string generation_;
-    bool touch_remembered_ = true;  // memo_'s entries were not marked used for a while
+    // The last run's memo (run_memo.hpp) and where this run's goes, when this run may use
+    // them (its checks may have started before the run: RunFacts::remembered); from when
+    // on a path's timestamps are too young to vouch for it.
+    std::shared_ptr<RememberedRun> remembered_;
+    bool touch_remembered_ = true;  // memo()'s entries were not marked used for a while
     // Remembered stages concluded, not yet in the store; while defer_record_, conclude()
     // adds the stage to them (with deferred_artifacts_) instead of writing it.
     std::vector<store::CachedStage> pending_cached_;
