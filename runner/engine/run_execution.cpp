@@ -114,21 +114,6 @@ void RunExecution::check(const util::Status& status) {
 
 util::Result<RunEnd> RunExecution::execute() {
     auto run_start = deps_.clock.now();
-    for (const auto& dir : {deps_.state.log_file(facts_.id, "_").parent_path(),
-                            deps_.state.output_file(facts_.id, "_").parent_path()}) {
-        std::error_code ec;
-        bool made = std::filesystem::create_directories(dir, ec);
-        if (!ec && !made && !facts_.resumed && dir.filename() == std::to_string(facts_.id)) {
-            // A new run's directory left from a store that was deleted since: its stage
-            // outputs are not this run's (start_stage counts on an empty directory).
-            std::filesystem::remove_all(dir, ec);
-            if (!ec) std::filesystem::create_directories(dir, ec);
-        }
-        if (ec) {
-            return util::fail(util::ErrorCode::io,
-                              "cannot create " + dir.string() + ": " + ec.message());
-        }
-    }
     remembered_ = std::move(facts_.remembered);  // started early by the command line
     if (facts_.use_cache && !facts_.resumed && !facts_.pipeline_digest.empty()) {
         RememberedRun::Key key{cache_.root(), facts_.pipeline_digest, facts_.workspace};
@@ -280,6 +265,10 @@ void RunExecution::start_stage(int s) {
         return fail(std::string("this sluice cannot run stages of kind ") +
                     pipeline::to_string(stage.kind));
     }
+    // A stage taken from the memo needs nothing resolved: what its key resolved was
+    // checked against the memo (take_remembered).
+    bool use_cache = cacheable(stage) && facts_.use_cache && stage.cache;
+    if (use_cache && take_remembered(s)) return;
     std::vector<std::string> lines;
     for (const auto& line : stage.run) {
         auto resolved = resolve(s, line);
@@ -289,8 +278,6 @@ void RunExecution::start_stage(int s) {
     auto config = resolve_json(s, stage.config);
     if (!config) return fail(config.error().message);
     if (cacheable(stage)) {
-        bool use_cache = facts_.use_cache && stage.cache;
-        if (use_cache && take_remembered(s)) return;
         flush_cached();
         if (auto keyed = compute_key(s); !keyed) return fail(keyed.error().message);
         if (use_cache && take_from_cache(s)) return;
@@ -314,7 +301,7 @@ void RunExecution::start_stage(int s) {
             slot.context->upstream_outputs[up->name] = slots_[i]->outputs;
         }
     }
-    workspace_changes();
+    if (auto ready = workspace_changes(); !ready) return fail(ready.error().message);
     auto spec = kind->prepare(*slot.context);
     if (!spec) return conclude(s, false, spec.error().message, nullptr, {});
     if (!*spec) {
@@ -671,8 +658,28 @@ void RunExecution::save_memo() {
     (void)next.save(remembered_->file(), generation);  // best effort: a lost memo costs time only
 }
 
-void RunExecution::workspace_changes() {
+util::Status RunExecution::workspace_changes() {
     if (remembered_) remembered_->stop();
+    if (run_dirs_made_) return {};
+    // The run's log and output directories, made when its first stage starts: a run whose
+    // stages all come from the cache leaves none behind.
+    for (const auto& dir : {deps_.state.log_file(facts_.id, "_").parent_path(),
+                            deps_.state.output_file(facts_.id, "_").parent_path()}) {
+        std::error_code ec;
+        bool made = std::filesystem::create_directories(dir, ec);
+        if (!ec && !made && !facts_.resumed && dir.filename() == std::to_string(facts_.id)) {
+            // A new run's directory left from a store that was deleted since: its stage
+            // outputs are not this run's (start_stage counts on an empty directory).
+            std::filesystem::remove_all(dir, ec);
+            if (!ec) std::filesystem::create_directories(dir, ec);
+        }
+        if (ec) {
+            return util::fail(util::ErrorCode::io,
+                              "cannot create " + dir.string() + ": " + ec.message());
+        }
+    }
+    run_dirs_made_ = true;
+    return {};
 }
 
 const RunMemo& RunExecution::memo() const {
@@ -694,7 +701,10 @@ bool RunExecution::take_from_cache(int s) {
         return false;
     }
     if (!*entry) return false;
-    workspace_changes();
+    if (auto ready = workspace_changes(); !ready) {
+        note(ready.error().message);
+        return false;
+    }
     auto restored = cache_.restore(**entry, facts_.workspace);
     if (!restored) {
         note(restored.error().message);

@@ -227,14 +227,23 @@ RunMemo RunMemo::load(const std::filesystem::path& file, const std::string& gene
     RunMemo memo;
     std::ifstream in(file, std::ios::binary | std::ios::ate);
     if (!in) return memo;
-    std::string bytes(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+    auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
     in.seekg(0);
-    if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) return memo;
+    std::string bytes;
+    bool read = false;
+    bytes.resize_and_overwrite(size, [&](char* data, std::size_t n) {  // no zero fill first
+        read = static_cast<bool>(in.read(data, static_cast<std::streamsize>(n)));
+        return n;
+    });
+    if (!read) return memo;
     if (!std::string_view(bytes).starts_with(k_format)) return memo;
     Reader r(std::string_view(bytes).substr(k_format.size()));
     if (r.str() != generation || !r.ok()) return memo;
     memo.touched_ms_ = r.i64();
-    for (auto n = r.count(8); n > 0; --n) {
+    auto stages = r.count(8);
+    memo.stages_.reserve(stages);
+    memo.by_stage_.reserve(stages);
+    for (auto n = stages; n > 0; --n) {
         StageMemo stage;
         if (!read_stage(r, stage)) return RunMemo();
         memo.add(std::move(stage));
