@@ -66,6 +66,7 @@ print(sum(s["status"] == "cached" for s in stages),
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 min() { printf '%s\n' "$@" | sort -n | head -1; }
+echo "sluice runs (ms): ${sluice_ms[*]}"; echo "ninja runs (ms):  ${ninja_ms[*]}"
 s_med=$(median "${sluice_ms[@]}") n_med=$(median "${ninja_ms[@]}")
 ratio=$(awk -v s="$s_med" -v n="$n_med" 'BEGIN { printf "%.2f", (n > 0 ? s / n : 0) }')
 printf '\nno-op re-run, %d stages, %d input files   median ms  min ms\n' "$N" "$FILES"

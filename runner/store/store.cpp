@@ -205,29 +205,56 @@ struct Store::Impl {
         return insert_artifacts(id, stage, artifacts);
     }
 
-    // A stage's artifacts, for a stage that has none recorded. In the caller's transaction.
-    Status insert_artifacts(RunId id, const std::string& stage, const std::vector<Artifact>& artifacts) {
-        for (const Artifact& a : artifacts) {
-            auto q = db.prepare(
-                "INSERT INTO artifacts (run_id, stage, path, type, size, digest, mode, target) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-            if (!q) return std::unexpected(error(q.error()));
-            q->bind_int(1, id);
-            q->bind_text(2, stage);
-            q->bind_text(3, a.path);
-            q->bind_text(4, a.type);
-            q->bind_int(5, a.size);
-            q->bind_text(6, a.digest);
-            q->bind_int(7, a.mode);
-            q->bind_text(8, a.target);
-            if (auto done = q->run(); !done) {
-                if (sqlite3_extended_errcode(db.get()) == SQLITE_CONSTRAINT_FOREIGNKEY) {
-                    return std::unexpected(missing(id, nullptr));
-                }
-                return std::unexpected(error(done.error()));
+    // Inserts `count` rows, up to k_rows_per_insert in one statement (a statement per
+    // row costs twice as much): `insert` is "INSERT INTO t (a, b) VALUES ", `row` one
+    // row's placeholders ("(?, ?)"), and bind(statement, first, i) binds row i's values
+    // to the parameters from `first` on. In the caller's transaction.
+    static constexpr std::size_t k_rows_per_insert = 64;
+    template <class Bind>
+    Status insert_rows(std::string_view insert, std::string_view row, int params_per_row,
+                       std::size_t count, Bind bind) {
+        for (std::size_t first = 0; first < count; first += k_rows_per_insert) {
+            std::size_t rows = std::min(k_rows_per_insert, count - first);
+            std::string sql(insert);
+            for (std::size_t i = 0; i < rows; ++i) sql.append(i == 0 ? "" : ", ").append(row);
+            auto q = db.prepare(sql);
+            if (!q) return std::unexpected(q.error());
+            for (std::size_t i = 0; i < rows; ++i) {
+                bind(*q, static_cast<int>(i) * params_per_row + 1, first + i);
             }
+            if (auto done = q->run(); !done) return done;
         }
         return {};
+    }
+
+    // Artifacts (each with the stage it is recorded for) of stages that have none
+    // recorded. In the caller's transaction.
+    using StageArtifact = std::pair<const std::string*, const Artifact*>;
+    Status insert_artifacts(RunId id, const std::vector<StageArtifact>& artifacts) {
+        auto done = insert_rows(
+            "INSERT INTO artifacts (run_id, stage, path, type, size, digest, mode, target) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, ?)", 8, artifacts.size(),
+            [&](sqlite::Statement& q, int p, std::size_t i) {
+                const auto& [stage, a] = artifacts[i];
+                q.bind_int(p, id);
+                q.bind_text(p + 1, *stage);
+                q.bind_text(p + 2, a->path);
+                q.bind_text(p + 3, a->type);
+                q.bind_int(p + 4, a->size);
+                q.bind_text(p + 5, a->digest);
+                q.bind_int(p + 6, a->mode);
+                q.bind_text(p + 7, a->target);
+            });
+        if (!done && sqlite3_extended_errcode(db.get()) == SQLITE_CONSTRAINT_FOREIGNKEY) {
+            return std::unexpected(missing(id, nullptr));
+        }
+        if (!done) return std::unexpected(error(done.error()));
+        return {};
+    }
+    Status insert_artifacts(RunId id, const std::string& stage, const std::vector<Artifact>& artifacts) {
+        std::vector<StageArtifact> all;
+        for (const Artifact& a : artifacts) all.emplace_back(&stage, &a);
+        return insert_artifacts(id, all);
     }
 
     // Runs a stage row's UPDATE, then appends its event (when given) in the same transaction.
@@ -403,17 +430,14 @@ Result<RunId> Store::create_run(const NewRun& run) {
         }
         RunId id = sqlite3_last_insert_rowid(s.db.get());
 
-        auto stage = s.db.prepare(
-            "INSERT INTO stage_runs(run_id, position, stage, status) "
-            "VALUES(?1, ?2, ?3, 'pending')");
-        if (!stage) return std::unexpected(s.error(stage.error()));
-        for (std::size_t i = 0; i < run.stages.size(); ++i) {
-            stage->bind_int(1, id);
-            stage->bind_int(2, static_cast<std::int64_t>(i));
-            stage->bind_text(3, run.stages[i]);
-            if (auto done = stage->run(); !done) return std::unexpected(s.error(done.error()));
-            stage->reset();
-        }
+        auto stages = s.insert_rows(
+            "INSERT INTO stage_runs (run_id, position, stage, status) VALUES ", "(?, ?, ?, 'pending')",
+            3, run.stages.size(), [&](sqlite::Statement& q, int p, std::size_t i) {
+                q.bind_int(p, id);
+                q.bind_int(p + 1, static_cast<std::int64_t>(i));
+                q.bind_text(p + 2, run.stages[i]);
+            });
+        if (!stages) return std::unexpected(s.error(stages.error()));
         return id;
     });
 }
@@ -501,10 +525,12 @@ Status Store::finish_cached_stages(RunId id, const std::vector<CachedStage>& sta
     std::lock_guard lock(impl_->mutex);
     auto& s = *impl_;
     return s.write([&]() -> Status {
+        std::vector<Impl::StageArtifact> artifacts;
         for (const CachedStage& c : stages) {
             if (auto done = s.write_finish(id, c.stage, c.finish, std::nullopt); !done) return done;
-            if (auto done = s.insert_artifacts(id, c.stage, c.artifacts); !done) return done;
+            for (const Artifact& a : c.artifacts) artifacts.emplace_back(&c.stage, &a);
         }
+        if (auto done = s.insert_artifacts(id, artifacts); !done) return done;
         if (auto done = s.append_event(id, "", event.type, event.data, s.now_ms()); !done) {
             return std::unexpected(s.error(done.error()));
         }
