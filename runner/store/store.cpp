@@ -15,6 +15,7 @@
 #include "runner/store/process_identity.hpp"
 #include "runner/store/schema.hpp"
 #include "runner/store/sqlite.hpp"
+#include "runner/util/sha256.hpp"
 
 namespace sluice::store {
 
@@ -32,7 +33,9 @@ constexpr std::array<std::string_view, 9> k_stage_statuses = {"pending",   "runn
 // Columns read into a RunRecord / StageRecord / EventRecord, in the order the
 // readers below expect them.
 constexpr const char* k_run_columns =
-    "id, pipeline, file, yaml, workdir, trigger_name, event_name, branch, commit_sha, "
+    "id, pipeline, file, "
+    "COALESCE((SELECT yaml FROM pipeline_texts WHERE pipeline_texts.id = runs.text_id), yaml), "
+    "workdir, trigger_name, event_name, branch, commit_sha, "
     "status, reason, created_ms, finished_ms, owner_pid, options";
 constexpr const char* k_stage_columns =
     "run_id, stage, status, reason, attempts, exit_code, signal, started_ms, finished_ms, "
@@ -257,6 +260,25 @@ struct Store::Impl {
         return insert_artifacts(id, all);
     }
 
+    // The row of pipeline_texts holding `yaml`, added when no run had that text yet. In
+    // the caller's transaction.
+    Result<std::int64_t> text_id(const std::string& yaml) {
+        std::string digest = util::sha256_hex(yaml);
+        auto add = db.prepare(
+            "INSERT INTO pipeline_texts (digest, yaml) VALUES (?1, ?2) ON CONFLICT (digest) DO NOTHING");
+        if (!add) return std::unexpected(add.error());
+        add->bind_text(1, digest);
+        add->bind_text(2, yaml);
+        if (auto done = add->run(); !done) return std::unexpected(done.error());
+        auto find = db.prepare("SELECT id FROM pipeline_texts WHERE digest = ?1");
+        if (!find) return std::unexpected(find.error());
+        find->bind_text(1, digest);
+        auto row = find->step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) return fail(ErrorCode::store, "the pipeline's text was not kept");
+        return find->column_int(0);
+    }
+
     // Runs a stage row's UPDATE, then appends its event (when given) in the same transaction.
     Status finish_stage_update(sqlite::Statement& stmt, RunId id, const std::string& stage,
                                const std::optional<EventNote>& event, std::int64_t now) {
@@ -406,15 +428,17 @@ Result<RunId> Store::create_run(const NewRun& run) {
     return s.write([&]() -> Result<RunId> {
         auto now = s.now_ms();
         auto self = current_process(s.boot_id);
+        auto text = s.text_id(run.yaml);
+        if (!text) return std::unexpected(s.error(text.error()));
         auto insert = s.db.prepare(
             "INSERT INTO runs(pipeline, file, yaml, workdir, trigger_name, event_name, branch, "
             "commit_sha, status, options, created_ms, owner_pid, owner_start_ticks, "
-            "owner_boot_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, ?11, "
-            "?12, ?13)");
+            "owner_boot_id, text_id) VALUES(?1, ?2, '', ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, "
+            "?11, ?12, ?13, ?3)");
         if (!insert) return std::unexpected(s.error(insert.error()));
         insert->bind_text(1, run.pipeline);
         insert->bind_text(2, run.file);
-        insert->bind_text(3, run.yaml);
+        insert->bind_int(3, *text);
         insert->bind_text(4, run.workdir);
         insert->bind_text(5, run.trigger);
         insert->bind_text(6, run.event);
@@ -711,11 +735,14 @@ Result<std::vector<RunId>> Store::mark_interrupted() {
     std::lock_guard lock(impl_->mutex);
     auto& s = *impl_;
     // Candidates: running runs, and any run with a running stage. Both lookups go
-    // through the partial indexes, so this stays cheap however long the history is.
+    // through the partial indexes, so this stays cheap however long the history is: a
+    // UNION, because with an OR SQLite scans every run, and a run's row holds its
+    // pipeline's text (the columns after it are read through its overflow pages).
     constexpr const char* k_candidates =
         "SELECT id, owner_pid, owner_start_ticks, owner_boot_id FROM runs "
-        "WHERE status = 'running' OR id IN "
-        "(SELECT run_id FROM stage_runs WHERE status = 'running') ORDER BY id";
+        "WHERE status = 'running' UNION "
+        "SELECT id, owner_pid, owner_start_ticks, owner_boot_id FROM runs "
+        "WHERE id IN (SELECT run_id FROM stage_runs WHERE status = 'running') ORDER BY id";
     auto find_dead = [&]() -> Result<std::vector<std::pair<RunId, int>>> {
         auto stmt = s.db.prepare(k_candidates);
         if (!stmt) return std::unexpected(s.error(stmt.error()));

@@ -26,7 +26,7 @@ using RunId = std::int64_t;
 
 // The schema version this sluice writes (PRAGMA user_version). A database with a higher
 // version comes from a newer sluice and is refused rather than misread.
-inline constexpr int k_schema_version = 5;
+inline constexpr int k_schema_version = 6;
 
 // Run statuses: running, waiting, passed, failed, cancelled, interrupted.
 // Stage statuses: pending, running, waiting, passed, failed, skipped, cancelled,

@@ -559,7 +559,7 @@ TEST(Schema, AVersion4DatabaseMigratesAndKeepsItsDeployments) {
                        "INSERT INTO deployments (environment, run_id, stage, status, at_ms) "
                        "VALUES ('staging', 1, 'deploy', 'passed', 2);");
     auto store = open_store(path);
-    EXPECT_EQ(raw_text(path, "PRAGMA user_version"), "5");
+    EXPECT_EQ(raw_text(path, "PRAGMA user_version"), std::to_string(k_schema_version));
     auto old = store.deployments("staging", 0);
     ASSERT_TRUE(old);
     ASSERT_EQ(old->size(), 1u);
@@ -579,6 +579,49 @@ TEST(Schema, AVersion4DatabaseMigratesAndKeepsItsDeployments) {
     auto events = store.events(1);
     ASSERT_TRUE(events);
     EXPECT_EQ(events->back().data["image"], next.image);
+}
+
+TEST(Schema, AVersion5DatabaseKeepsTheTextsOfItsRuns) {
+    testing::TempDir dir;
+    auto path = dir / "runs.db";
+    std::string v5;
+    for (const auto& m : migrations()) {
+        if (m.version <= 5) v5 += m.sql;
+    }
+    raw_sql(path, v5 + "PRAGMA user_version = 5;"
+                       "INSERT INTO runs (pipeline, file, yaml, workdir, trigger_name, event_name, "
+                       "branch, commit_sha, status, created_ms) VALUES ('p', 'sluice.yml', "
+                       "'name: old\n', '/w', 'local', 'manual', 'main', 'abc', 'passed', 1);");
+    auto store = open_store(path);
+    auto old = store.find_run(1);
+    ASSERT_TRUE(old && *old);
+    EXPECT_EQ((*old)->yaml, "name: old\n");
+    auto next = store.create_run(sample_run());
+    ASSERT_TRUE(next);
+    EXPECT_EQ(store.find_run(*next).value()->yaml, sample_run().yaml);
+    EXPECT_EQ(store.find_run(1).value()->yaml, "name: old\n");
+}
+
+TEST(Store, APipelineTextIsKeptOnceForAllItsRuns) {
+    testing::TempDir dir;
+    auto path = dir / "runs.db";
+    auto store = open_store(path);
+    NewRun other = sample_run();
+    other.yaml = "name: other\n";
+    auto a = store.create_run(sample_run());
+    auto b = store.create_run(sample_run());
+    auto c = store.create_run(other);
+    ASSERT_TRUE(a && b && c);
+    ASSERT_TRUE(store.finish_run(*a, "passed"));
+    EXPECT_EQ(raw_text(path, "SELECT count(*) FROM pipeline_texts"), "2");
+    EXPECT_EQ(raw_text(path, "SELECT count(*) FROM runs WHERE yaml <> ''"), "0");
+    EXPECT_EQ(store.find_run(*a).value()->yaml, sample_run().yaml);
+    EXPECT_EQ(store.find_run(*b).value()->yaml, sample_run().yaml);
+    EXPECT_EQ(store.find_run(*c).value()->yaml, other.yaml);
+    auto listed = store.list_runs(10);
+    ASSERT_TRUE(listed);
+    ASSERT_EQ(listed->size(), 3u);
+    EXPECT_EQ((*listed)[0].yaml, other.yaml);  // newest first
 }
 
 TEST(Schema, MigrationsAreNumberedOneByOneUpToTheCurrentVersion) {
