@@ -7,20 +7,17 @@
 #include <fcntl.h>
 
 #include <algorithm>
-#include <bit>
-#include <cstring>
 #include <fstream>
 #include <limits>
 
 #include "runner/util/atomic_file.hpp"
+#include "runner/util/byte_codec.hpp"
 #include "runner/util/executable_identity.hpp"
 #include "runner/util/keep_newest.hpp"
 #include "runner/util/sha256.hpp"
 
 namespace sluice::engine {
 namespace {
-
-static_assert(std::endian::native == std::endian::little, "the memo is written little-endian");
 
 constexpr std::string_view k_format = "sluice-run-memo 2\n";
 constexpr std::int64_t k_billion = 1'000'000'000;
@@ -32,55 +29,8 @@ std::int64_t ns_of(const struct timespec& t) {
     return t.tv_sec * k_billion + t.tv_nsec;
 }
 
-class Writer {
-public:
-    void u64(std::uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
-    void str(std::string_view s) {
-        u64(s.size());
-        out_.append(s);
-    }
-    std::string& bytes() { return out_; }
-
-private:
-    std::string out_;
-};
-
-class Reader {
-public:
-    explicit Reader(std::string_view in) : in_(in) {}
-    bool ok() const { return ok_; }
-    bool at_end() const { return pos_ == in_.size(); }
-    std::uint64_t u64() {
-        std::uint64_t v = 0;
-        if (!need(sizeof v)) return 0;
-        std::memcpy(&v, in_.data() + pos_, sizeof v);
-        pos_ += sizeof v;
-        return v;
-    }
-    std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
-    std::string str() {
-        std::uint64_t n = u64();
-        if (!need(n)) return {};
-        std::string s(in_.substr(pos_, n));
-        pos_ += n;
-        return s;
-    }
-    // A count of items of at least `min_bytes` each: bounded by what is left.
-    std::uint64_t count(std::size_t min_bytes) {
-        std::uint64_t n = u64();
-        if (n > (in_.size() - pos_) / min_bytes) ok_ = false;
-        return ok_ ? n : 0;
-    }
-
-private:
-    bool need(std::uint64_t n) {
-        if (!ok_ || n > in_.size() - pos_) ok_ = false;
-        return ok_;
-    }
-    std::string_view in_;
-    std::size_t pos_ = 0;
-    bool ok_ = true;
-};
+using Writer = util::ByteWriter;
+using Reader = util::ByteReader;
 
 void write_check(Writer& w, const PathCheck& c) {
     w.str(c.path);

@@ -1,12 +1,11 @@
 // Remembered pipelines (see pipeline_memo.hpp).
 #include "runner/pipeline/pipeline_memo.hpp"
 
+#include <algorithm>
 #include <fstream>
-#include <sstream>
-#include <vector>
 
 #include "runner/pipeline/loader.hpp"
-#include "runner/pipeline/model_json.hpp"
+#include "runner/pipeline/model_binary.hpp"
 #include "runner/util/atomic_file.hpp"
 #include "runner/util/executable_identity.hpp"
 #include "runner/util/keep_newest.hpp"
@@ -15,7 +14,8 @@
 namespace sluice::pipeline {
 namespace {
 
-constexpr std::string_view k_format = "sluice-pipeline-memo 2";
+// The file: this line, the key (64 hex digits) and a newline, then model_binary.hpp's record.
+constexpr std::string_view k_format = "sluice-pipeline-memo 3\n";
 
 std::string memo_key(std::string_view yaml, const std::string& file_name,
                      const std::string& identity) {
@@ -30,22 +30,22 @@ std::string memo_key(std::string_view yaml, const std::string& file_name,
 }
 
 std::optional<Pipeline> read_memo(const std::filesystem::path& path, const std::string& key) {
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) return std::nullopt;
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                    std::istreambuf_iterator<char>());
-    auto doc = nlohmann::json::from_cbor(bytes, true, false);
-    if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
-    auto format = doc.find("format");
-    auto stored_key = doc.find("key");
-    auto pipeline = doc.find("pipeline");
-    if (format == doc.end() || *format != k_format || stored_key == doc.end() ||
-        *stored_key != key || pipeline == doc.end()) {
-        return std::nullopt;
-    }
-    auto read = pipeline_from_json(*pipeline);
-    if (!read) return std::nullopt;
-    return std::move(*read);
+    auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
+    in.seekg(0);
+    std::string bytes;
+    bool read = false;
+    bytes.resize_and_overwrite(size, [&](char* data, std::size_t n) {  // no zero fill first
+        read = static_cast<bool>(in.read(data, static_cast<std::streamsize>(n)));
+        return n;
+    });
+    std::string_view view(bytes);
+    std::string head = std::string(k_format) + key + "\n";
+    if (!read || !view.starts_with(head)) return std::nullopt;
+    auto pipeline = pipeline_from_binary(view.substr(head.size()));
+    if (!pipeline) return std::nullopt;
+    return std::move(*pipeline);
 }
 
 }  // namespace
@@ -56,17 +56,15 @@ std::expected<Pipeline, util::Errors> load_pipeline_remembered(std::string_view 
     std::string identity = util::executable_identity();
     if (identity.empty() || dir.empty()) return load_pipeline_string(yaml, std::move(file_name));
     std::string key = memo_key(yaml, file_name, identity);
-    auto path = dir / (key + ".cbor");
+    auto path = dir / (key + ".memo");
     if (auto remembered = read_memo(path, key)) return std::move(*remembered);
 
     auto loaded = load_pipeline_string(yaml, std::move(file_name));
     if (!loaded) return loaded;
-    nlohmann::json doc = {{"format", k_format}, {"key", key}, {"pipeline", to_json(*loaded)}};
-    auto bytes = nlohmann::json::to_cbor(doc);
+    std::string bytes = std::string(k_format) + key + "\n" + to_binary(*loaded);
     // Best effort: a memo that cannot be written only means parsing again next time.
-    if (util::write_file_atomically(
-            path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))) {
-        util::keep_newest(dir, ".cbor", k_remembered_pipelines);
+    if (util::write_file_atomically(path, bytes)) {
+        util::keep_newest(dir, ".memo", k_remembered_pipelines);
     }
     return loaded;
 }

@@ -1,5 +1,5 @@
 // Remembering validated pipelines: a re-run of an unchanged sluice.yml reads the pipeline
-// back (CBOR of model_json.hpp) instead of parsing and validating the YAML again, which
+// back (model_binary.hpp) instead of parsing and validating the YAML again, which
 // for a pipeline of 1000 stages is most of a no-op run's time. The memo is keyed by the
 // SHA-256 of the text, the file name and this sluice executable (so a new build never
 // reads an older build's memo); anything wrong with a memo (missing, damaged, another

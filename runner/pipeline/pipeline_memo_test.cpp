@@ -1,6 +1,6 @@
-// Remembered pipelines: the model survives the trip through JSON field for field, a
-// second load of the same text comes from the memo, and a damaged or foreign memo is
-// never trusted.
+// Remembered pipelines: the model survives the trip through the memo's record field for
+// field, a second load of the same text comes from the memo, and a damaged or foreign
+// memo is never trusted.
 #include "runner/pipeline/pipeline_memo.hpp"
 
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "runner/pipeline/loader.hpp"
-#include "runner/pipeline/model_json.hpp"
+#include "runner/pipeline/model_binary.hpp"
 #include "runner/testing/temp_dir.hpp"
 
 namespace sluice::pipeline {
@@ -66,22 +66,35 @@ std::vector<std::filesystem::path> memos_in(const std::filesystem::path& dir) {
     return out;
 }
 
-TEST(PipelineMemo, EveryFieldSurvivesTheTripThroughJson) {
+std::string read_bytes(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+void write_bytes(const std::filesystem::path& file, const std::string& bytes) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST(PipelineMemo, EveryFieldSurvivesTheTripThroughTheMemoRecord) {
     auto loaded = load_pipeline_string(k_every_key, "sluice.yml");
     ASSERT_TRUE(loaded);
-    auto json = to_json(*loaded);
-    auto back = pipeline_from_json(json);
+    auto bytes = to_binary(*loaded);
+    auto back = pipeline_from_binary(bytes);
     ASSERT_TRUE(back) << back.error().message;
-    EXPECT_EQ(to_json(*back), json);
+    EXPECT_EQ(to_binary(*back), bytes);
     // Spot checks that the fixture sets what it claims to.
     const Stage& train = back->stages.at(0);
     EXPECT_EQ(train.retry->max, 1);
     EXPECT_FALSE(train.cache);
     EXPECT_EQ(train.when->changes, std::vector<std::string>{"data/**"});
+    EXPECT_EQ(train.env, (VarList{{"SEED", "42"}}));
+    EXPECT_EQ(train.reports.at("junit"), "reports/unit.xml");
     EXPECT_EQ(back->environments.at(1).approval->timeout, std::chrono::hours(1));
     EXPECT_EQ(back->defaults.retry.max_delay, std::chrono::seconds(20));
     EXPECT_EQ(back->stages.at(2).promote->alias, "production");
+    EXPECT_EQ(back->stages.at(2).kind, StageKind::deploy);
     EXPECT_EQ(back->stages.at(1).config.at("model"), "churn");
+    EXPECT_EQ(*back->on.push_branches, (std::vector<std::string>{"main", "feature/*"}));
 }
 
 TEST(PipelineMemo, TheSecondLoadOfTheSameTextComesFromTheMemo) {
@@ -91,19 +104,17 @@ TEST(PipelineMemo, TheSecondLoadOfTheSameTextComesFromTheMemo) {
     auto memos = memos_in(dir.path());
     ASSERT_EQ(memos.size(), 1u);
 
-    // Prove the second load reads the memo: change the pipeline inside it.
-    std::ifstream in(memos[0], std::ios::binary);
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-    in.close();
-    auto doc = nlohmann::json::from_cbor(bytes);
-    doc["pipeline"]["name"] = "from-the-memo";
-    auto changed = nlohmann::json::to_cbor(doc);
-    std::ofstream(memos[0], std::ios::binary | std::ios::trunc)
-        .write(reinterpret_cast<const char*>(changed.data()), static_cast<std::streamsize>(changed.size()));
+    // Prove the second load reads the memo: change the pipeline's name inside it (to one
+    // of the same length, so the record stays whole).
+    std::string bytes = read_bytes(memos[0]);
+    auto at = bytes.find("churn-model");
+    ASSERT_NE(at, std::string::npos);
+    bytes.replace(at, 11, "stale-model");
+    write_bytes(memos[0], bytes);
 
     auto second = load_pipeline_remembered(k_every_key, "sluice.yml", dir.path());
     ASSERT_TRUE(second);
-    EXPECT_EQ(second->name, "from-the-memo");
+    EXPECT_EQ(second->name, "stale-model");
     // Another text, or the same text under another name, is parsed.
     auto other = load_pipeline_remembered(k_every_key, "other/sluice.yml", dir.path());
     ASSERT_TRUE(other);
@@ -116,12 +127,16 @@ TEST(PipelineMemo, ADamagedMemoIsParsedAgainAndReplaced) {
     auto first = load_pipeline_remembered(k_every_key, "sluice.yml", dir.path());
     ASSERT_TRUE(first);
     auto memo = memos_in(dir.path()).at(0);
-    for (std::string damage : {std::string("not cbor at all"), std::string()}) {
-        std::ofstream(memo, std::ios::binary | std::ios::trunc) << damage;
+    std::string whole = read_bytes(memo);
+    // Not a memo, nothing, its header only, cut short by one byte, one byte too many.
+    auto head = whole.find('\n', whole.find('\n') + 1) + 1;
+    for (std::string damage : {std::string("not a memo at all"), std::string(), whole.substr(0, head),
+                               whole.substr(0, whole.size() - 1), whole + "x"}) {
+        write_bytes(memo, damage);
         auto again = load_pipeline_remembered(k_every_key, "sluice.yml", dir.path());
         ASSERT_TRUE(again);
-        EXPECT_EQ(to_json(*again), to_json(*first));
-        EXPECT_GT(std::filesystem::file_size(memo), 100u);  // written again
+        EXPECT_EQ(to_binary(*again), to_binary(*first));
+        EXPECT_EQ(read_bytes(memo), whole);  // written again
     }
 }
 
@@ -129,19 +144,21 @@ TEST(PipelineMemo, AMemoOfAnotherShapeIsNotTrusted) {
     TempDir dir;
     ASSERT_TRUE(load_pipeline_remembered(k_every_key, "sluice.yml", dir.path()));
     auto memo = memos_in(dir.path()).at(0);
-    std::ifstream in(memo, std::ios::binary);
-    auto doc = nlohmann::json::from_cbor(std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)), {}));
-    in.close();
-    // A field of another type, and a stage without its name, as another model could write them.
-    doc["pipeline"]["stages"][0]["needs"] = 42;
-    doc["pipeline"]["stages"][1].erase("name");
-    doc["pipeline"]["name"] = "stale";
-    auto bytes = nlohmann::json::to_cbor(doc);
-    std::ofstream(memo, std::ios::binary | std::ios::trunc)
-        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    auto loaded = load_pipeline_remembered(k_every_key, "sluice.yml", dir.path());
-    ASSERT_TRUE(loaded);
-    EXPECT_EQ(loaded->name, "churn-model");
+    std::string whole = read_bytes(memo);
+    auto head = whole.find('\n', whole.find('\n') + 1) + 1;
+    // The record's first field, the name's length, made far longer than the file; then
+    // the same bytes under another format line, as another version would write them.
+    std::string huge = whole;
+    huge[head + 7] = '\x7f';
+    std::string other_format = whole;
+    other_format.replace(0, other_format.find('\n'), "sluice-pipeline-memo 2");
+    for (const std::string& damage : {huge, other_format}) {
+        write_bytes(memo, damage);
+        auto loaded = load_pipeline_remembered(k_every_key, "sluice.yml", dir.path());
+        ASSERT_TRUE(loaded);
+        EXPECT_EQ(loaded->name, "churn-model");
+        EXPECT_EQ(loaded->stages.size(), 3u);
+    }
 }
 
 TEST(PipelineMemo, ErrorsAreReportedAndNeverRemembered) {
