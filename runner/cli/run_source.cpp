@@ -13,7 +13,6 @@
 #include "runner/git/revision.hpp"
 #include "runner/pipeline/loader.hpp"
 #include "runner/pipeline/pipeline_memo.hpp"
-#include "runner/util/sha256.hpp"
 
 namespace sluice::cli {
 
@@ -143,9 +142,7 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
             // The memo loads and its paths are looked at while the text is parsed and the
             // store opened (engine/remembered_run.hpp); the run checks it is its own.
             if (options.no_cache || options.dry_run || options.effective_jobs() < 2) return;
-            remembered = std::make_shared<engine::RememberedRun>(
-                engine::RememberedRun::Key{state->cache_dir(), util::sha256_hex(text), project_dir},
-                true);
+            remembered = std::make_shared<engine::RememberedRun>(state->cache_dir(), text, project_dir);
         };
         auto loaded = load_for_cli(file.string(), pipeline_memo_dir(*state), remember_ahead);
         if (!loaded) return util::fail(util::ErrorCode::bad_input, "the pipeline has errors");

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 
 #include "runner/cache/cache_generation.hpp"
+#include "runner/util/sha256.hpp"
 
 namespace sluice::engine {
 
@@ -21,7 +22,21 @@ RememberedRun::RememberedRun(Key key, bool ahead) : key_(std::move(key)), ahead_
         load();
         return;
     }
+    start_thread();
+}
+
+RememberedRun::RememberedRun(std::filesystem::path cache_dir, std::string text,
+                             std::filesystem::path workspace)
+    : key_{std::move(cache_dir), {}, std::move(workspace)}, text_(std::move(text)), ahead_(true) {
+    start_thread();
+}
+
+void RememberedRun::start_thread() {
     thread_ = std::thread([this] {
+        if (key_.pipeline_digest.empty()) {
+            key_.pipeline_digest = util::sha256_hex(text_);
+            text_ = {};
+        }
         load();
         check_ahead();
     });
@@ -45,6 +60,11 @@ void RememberedRun::load() {
 }
 
 void RememberedRun::wait_loaded() { loaded_.wait(false); }
+
+const RememberedRun::Key& RememberedRun::key() {
+    wait_loaded();
+    return key_;
+}
 
 const RunMemo& RememberedRun::memo() {
     wait_loaded();

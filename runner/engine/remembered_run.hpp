@@ -43,14 +43,16 @@ public:
     // loads the memo kept for `key`. With `ahead`, all of that happens on a thread of its
     // own, which then looks at the memo's paths; nothing it does changes anything.
     RememberedRun(Key key, bool ahead);
+    // Ahead, for the pipeline text `text`: its SHA-256 (the key's pipeline_digest) is
+    // computed on the thread too.
+    RememberedRun(std::filesystem::path cache_dir, std::string text, std::filesystem::path workspace);
     ~RememberedRun();  // stops the thread and waits for it
 
     RememberedRun(const RememberedRun&) = delete;
     RememberedRun& operator=(const RememberedRun&) = delete;
 
-    const Key& key() const { return key_; }
-
     // These wait for the load when it is made ahead.
+    const Key& key();
     const RunMemo& memo();
     // The generation read before the memo: the run compares it with the index's before
     // it saves the next memo.
@@ -71,11 +73,13 @@ private:
     enum State : std::uint8_t { unclaimed, checking, held, changed };
 
     void load();
+    void start_thread();
     void check_ahead();
     void wait_loaded();
     std::size_t index_of(const StageMemo& stage) const;
 
     Key key_;
+    std::string text_;  // hashed into key_.pipeline_digest by the thread, then dropped
     std::string generation_;
     std::filesystem::path file_;
     util::UniqueFd workspace_;  // O_PATH: where the memo's paths are looked at again
