@@ -7,16 +7,17 @@
 # no-op run; then each no-op re-run is timed REPEAT times in turns: sluice checks every
 # stage against its remembered run (one stat per input, listed directory and output),
 # records a run of N cached stages and hashes nothing; ninja stats every input and
-# output. Target (issue 6): sluice within 2x of ninja.
+# output. It prints every timed run, then the medians. Target (issue 6): sluice
+# within 2x of ninja.
 #
-# Environment: SLUICE (default build/sluice), REPEAT (default 7), N, FILES, JOBS
+# Environment: SLUICE (default build/sluice), REPEAT (default 15), N, FILES, JOBS
 # (default 2), STRICT=1 (exit 1 when the target is missed), TMPDIR.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 SLUICE=$(realpath "${SLUICE:-$root/build/sluice}")
-REPEAT=${REPEAT:-7}
+REPEAT=${REPEAT:-15}
 N=${N:-1000}
 FILES=${FILES:-10000}
 JOBS=${JOBS:-2}
@@ -66,7 +67,8 @@ print(sum(s["status"] == "cached" for s in stages),
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 min() { printf '%s\n' "$@" | sort -n | head -1; }
-echo "sluice runs (ms): ${sluice_ms[*]}"; echo "ninja runs (ms):  ${ninja_ms[*]}"
+echo "sluice runs (ms): ${sluice_ms[*]}"
+echo "ninja runs (ms):  ${ninja_ms[*]}"
 s_med=$(median "${sluice_ms[@]}") n_med=$(median "${ninja_ms[@]}")
 ratio=$(awk -v s="$s_med" -v n="$n_med" 'BEGIN { printf "%.2f", (n > 0 ? s / n : 0) }')
 printf '\nno-op re-run, %d stages, %d input files   median ms  min ms\n' "$N" "$FILES"
