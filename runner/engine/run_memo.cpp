@@ -6,14 +6,13 @@
 
 #include <fcntl.h>
 
-#include <algorithm>
-#include <fstream>
 #include <limits>
 
 #include "runner/util/atomic_file.hpp"
 #include "runner/util/byte_codec.hpp"
 #include "runner/util/executable_identity.hpp"
 #include "runner/util/keep_newest.hpp"
+#include "runner/util/read_whole_file.hpp"
 #include "runner/util/sha256.hpp"
 
 namespace sluice::engine {
@@ -175,19 +174,9 @@ std::filesystem::path RunMemo::file_for(const std::filesystem::path& dir,
 
 RunMemo RunMemo::load(const std::filesystem::path& file, const std::string& generation) {
     RunMemo memo;
-    std::ifstream in(file, std::ios::binary | std::ios::ate);
-    if (!in) return memo;
-    auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
-    in.seekg(0);
-    std::string bytes;
-    bool read = false;
-    bytes.resize_and_overwrite(size, [&](char* data, std::size_t n) {  // no zero fill first
-        read = static_cast<bool>(in.read(data, static_cast<std::streamsize>(n)));
-        return n;
-    });
-    if (!read) return memo;
-    if (!std::string_view(bytes).starts_with(k_format)) return memo;
-    Reader r(std::string_view(bytes).substr(k_format.size()));
+    auto bytes = util::read_whole_file(file);
+    if (!bytes || !std::string_view(*bytes).starts_with(k_format)) return memo;
+    Reader r(std::string_view(*bytes).substr(k_format.size()));
     if (r.str() != generation || !r.ok()) return memo;
     memo.touched_ms_ = r.i64();
     auto stages = r.count(8);

@@ -1,14 +1,13 @@
 // Remembered pipelines (see pipeline_memo.hpp).
 #include "runner/pipeline/pipeline_memo.hpp"
 
-#include <algorithm>
-#include <fstream>
 
 #include "runner/pipeline/loader.hpp"
 #include "runner/pipeline/model_binary.hpp"
 #include "runner/util/atomic_file.hpp"
 #include "runner/util/executable_identity.hpp"
 #include "runner/util/keep_newest.hpp"
+#include "runner/util/read_whole_file.hpp"
 #include "runner/util/sha256.hpp"
 
 namespace sluice::pipeline {
@@ -30,19 +29,11 @@ std::string memo_key(std::string_view yaml, const std::string& file_name,
 }
 
 std::optional<Pipeline> read_memo(const std::filesystem::path& path, const std::string& key) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) return std::nullopt;
-    auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
-    in.seekg(0);
-    std::string bytes;
-    bool read = false;
-    bytes.resize_and_overwrite(size, [&](char* data, std::size_t n) {  // no zero fill first
-        read = static_cast<bool>(in.read(data, static_cast<std::streamsize>(n)));
-        return n;
-    });
-    std::string_view view(bytes);
+    auto bytes = util::read_whole_file(path);
+    if (!bytes) return std::nullopt;
+    std::string_view view(*bytes);
     std::string head = std::string(k_format) + key + "\n";
-    if (!read || !view.starts_with(head)) return std::nullopt;
+    if (!view.starts_with(head)) return std::nullopt;
     auto pipeline = pipeline_from_binary(view.substr(head.size()));
     if (!pipeline) return std::nullopt;
     return std::move(*pipeline);

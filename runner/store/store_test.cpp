@@ -544,18 +544,25 @@ TEST(Store, TooNewDatabaseIsRefused) {
     EXPECT_EQ(raw_text(path, "PRAGMA user_version"), std::to_string(k_schema_version + 1));
 }
 
+// A database as sluice with schema `version` left it: one passed run (its pipeline's text
+// `yaml` in its row), then `more` SQL.
+void write_old_database(const std::filesystem::path& path, int version, const std::string& yaml,
+                        const std::string& more) {
+    std::string sql;
+    for (const auto& m : migrations()) {
+        if (m.version <= version) sql += m.sql;
+    }
+    raw_sql(path, sql + "PRAGMA user_version = " + std::to_string(version) + ";"
+                  "INSERT INTO runs (pipeline, file, yaml, workdir, trigger_name, event_name, "
+                  "branch, commit_sha, status, created_ms) VALUES ('p', 'sluice.yml', '" + yaml +
+                  "', '/w', 'local', 'manual', 'main', 'abc', 'passed', 1);" + more);
+}
+
 TEST(Schema, AVersion4DatabaseMigratesAndKeepsItsDeployments) {
     testing::TempDir dir;
     auto path = dir / "runs.db";
     // A database as sluice with schema version 4 left it, with one deployment.
-    std::string v4;
-    for (const auto& m : migrations()) {
-        if (m.version <= 4) v4 += m.sql;
-    }
-    raw_sql(path, v4 + "PRAGMA user_version = 4;"
-                       "INSERT INTO runs (pipeline, file, yaml, workdir, trigger_name, event_name, "
-                       "branch, commit_sha, status, created_ms) VALUES ('p', 'sluice.yml', '', '/w', "
-                       "'local', 'manual', 'main', 'abc', 'passed', 1);"
+    write_old_database(path, 4, "",
                        "INSERT INTO deployments (environment, run_id, stage, status, at_ms) "
                        "VALUES ('staging', 1, 'deploy', 'passed', 2);");
     auto store = open_store(path);
@@ -584,14 +591,7 @@ TEST(Schema, AVersion4DatabaseMigratesAndKeepsItsDeployments) {
 TEST(Schema, AVersion5DatabaseKeepsTheTextsOfItsRuns) {
     testing::TempDir dir;
     auto path = dir / "runs.db";
-    std::string v5;
-    for (const auto& m : migrations()) {
-        if (m.version <= 5) v5 += m.sql;
-    }
-    raw_sql(path, v5 + "PRAGMA user_version = 5;"
-                       "INSERT INTO runs (pipeline, file, yaml, workdir, trigger_name, event_name, "
-                       "branch, commit_sha, status, created_ms) VALUES ('p', 'sluice.yml', "
-                       "'name: old\n', '/w', 'local', 'manual', 'main', 'abc', 'passed', 1);");
+    write_old_database(path, 5, "name: old\n", "");
     auto store = open_store(path);
     auto old = store.find_run(1);
     ASSERT_TRUE(old && *old);
