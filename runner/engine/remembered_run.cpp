@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 
+#include <system_error>
+
 #include "runner/cache/cache_generation.hpp"
 #include "runner/util/sha256.hpp"
 
@@ -32,14 +34,15 @@ RememberedRun::RememberedRun(std::filesystem::path cache_dir, std::string text,
 }
 
 void RememberedRun::start_thread() {
-    thread_ = std::thread([this] {
-        if (key_.pipeline_digest.empty()) {
-            key_.pipeline_digest = util::sha256_hex(text_);
-            text_ = {};
-        }
+    try {
+        thread_ = std::thread([this] {
+            load();
+            check_ahead();
+        });
+    } catch (const std::system_error&) {
+        ahead_ = false;  // no thread to be had: loaded here, checked when asked
         load();
-        check_ahead();
-    });
+    }
 }
 
 RememberedRun::~RememberedRun() {
@@ -48,13 +51,25 @@ RememberedRun::~RememberedRun() {
 }
 
 void RememberedRun::load() {
-    // Read before the cache index is asked anything (cache_generation.hpp).
-    generation_ = cache::read_generation(key_.cache_dir);
-    workspace_ = util::UniqueFd(::open(key_.workspace.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (workspace_) file_ = RunMemo::file_for(key_.cache_dir / "runs", key_.pipeline_digest, key_.workspace);
-    if (!file_.empty()) memo_ = RunMemo::load(file_, generation_);
-    states_ = std::make_unique<std::atomic<std::uint8_t>[]>(memo_.stages().size());
-    for (std::size_t i = 0; i < memo_.stages().size(); ++i) states_[i].store(unclaimed);
+    try {
+        if (key_.pipeline_digest.empty()) {
+            key_.pipeline_digest = util::sha256_hex(text_);
+            text_ = {};
+        }
+        // Read before the cache index is asked anything (cache_generation.hpp).
+        generation_ = cache::read_generation(key_.cache_dir);
+        workspace_ = util::UniqueFd(::open(key_.workspace.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (workspace_) file_ = RunMemo::file_for(key_.cache_dir / "runs", key_.pipeline_digest, key_.workspace);
+        if (!file_.empty()) memo_ = RunMemo::load(file_, generation_);
+        states_ = std::make_unique<std::atomic<std::uint8_t>[]>(memo_.stages().size());
+        for (std::size_t i = 0; i < memo_.stages().size(); ++i) states_[i].store(unclaimed);
+    } catch (const std::exception&) {
+        // (Out of memory, OpenSSL failing.) Nothing is remembered, and whoever waits for
+        // the load still wakes.
+        memo_ = RunMemo();
+        file_.clear();
+        states_.reset();
+    }
     loaded_.store(true);
     loaded_.notify_all();
 }

@@ -153,7 +153,7 @@ util::Result<RunEnd> RunExecution::execute() {
                 started = true;
             }
             // Recorded a few dozen at a time rather than all before the next wait: the
-            // memo's checks of the stages after them go on meanwhile (MemoPrefetch).
+            // memo's checks of the stages after them go on meanwhile (RememberedRun).
             if (pending_cached_.size() >= k_cached_per_record) flush_cached();
         }
         if (scheduler_.done() && deps_.runner.running() == 0) break;
@@ -301,7 +301,8 @@ void RunExecution::start_stage(int s) {
             slot.context->upstream_outputs[up->name] = slots_[i]->outputs;
         }
     }
-    if (auto ready = workspace_changes(); !ready) return fail(ready.error().message);
+    workspace_changes();
+    if (auto made = make_run_dirs(); !made) return fail(made.error().message);
     auto spec = kind->prepare(*slot.context);
     if (!spec) return conclude(s, false, spec.error().message, nullptr, {});
     if (!*spec) {
@@ -658,11 +659,12 @@ void RunExecution::save_memo() {
     (void)next.save(remembered_->file(), generation);  // best effort: a lost memo costs time only
 }
 
-util::Status RunExecution::workspace_changes() {
+void RunExecution::workspace_changes() {
     if (remembered_) remembered_->stop();
+}
+
+util::Status RunExecution::make_run_dirs() {
     if (run_dirs_made_) return {};
-    // The run's log and output directories, made when its first stage starts: a run whose
-    // stages all come from the cache leaves none behind.
     for (const auto& dir : {deps_.state.log_file(facts_.id, "_").parent_path(),
                             deps_.state.output_file(facts_.id, "_").parent_path()}) {
         std::error_code ec;
@@ -701,10 +703,7 @@ bool RunExecution::take_from_cache(int s) {
         return false;
     }
     if (!*entry) return false;
-    if (auto ready = workspace_changes(); !ready) {
-        note(ready.error().message);
-        return false;
-    }
+    workspace_changes();
     auto restored = cache_.restore(**entry, facts_.workspace);
     if (!restored) {
         note(restored.error().message);

@@ -85,9 +85,11 @@ private:
     // At the end: the memo of this run's cached stages, for the next run.
     void save_memo();
     // Before the run changes the workspace (a stage starts, outputs are restored): the
-    // memo's checks made ahead (remembered_) no longer count, and the run's log and
-    // output directories are made (an error when they cannot be).
-    util::Status workspace_changes();
+    // memo's checks made ahead (remembered_) no longer count.
+    void workspace_changes();
+    // The run's log and output directories, made before its first stage starts (a run
+    // whose stages all come from the cache makes none).
+    util::Status make_run_dirs();
     // remembered_'s memo, or an empty one.
     const RunMemo& memo() const;
     // Records the remembered stages concluded since the last call (one transaction).
@@ -131,7 +133,7 @@ private:
     bool defer_record_ = false;
     std::vector<store::Artifact> deferred_artifacts_;
     std::int64_t trusted_before_ns_ = 0;
-    bool run_dirs_made_ = false;  // by workspace_changes()
+    bool run_dirs_made_ = false;  // by make_run_dirs()
 };
 
 }  // namespace sluice::engine
