@@ -44,6 +44,7 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
     new_run.pipeline = p.name;
     new_run.file = p.file;
     new_run.yaml = request.yaml;
+    new_run.yaml_digest = util::sha256_hex(request.yaml);  // also what its memo is kept under
     new_run.workdir = request.workspace.string();
     new_run.trigger = request.trigger;
     new_run.event = request.event;
@@ -96,7 +97,7 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
     }
     RunFacts facts{*id,          request.trigger,   request.event,  request.target_branch,
                    request.tag,  request.commit,    request.workspace, request.jobs, false,
-                   request.rollback, !request.no_cache, util::sha256_hex(request.yaml),
+                   request.rollback, !request.no_cache, new_run.yaml_digest,
                    request.remembered};
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();

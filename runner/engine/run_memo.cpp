@@ -192,7 +192,7 @@ RunMemo RunMemo::load(const std::filesystem::path& file, const std::string& gene
 }
 
 const StageMemo* RunMemo::find(std::string_view stage) const {
-    auto it = by_stage_.find(std::string(stage));
+    auto it = by_stage_.find(stage);
     return it == by_stage_.end() ? nullptr : &stages_[it->second];
 }
 

@@ -103,7 +103,13 @@ public:
 private:
     std::int64_t touched_ms_ = 0;
     std::vector<StageMemo> stages_;  // in the order added
-    std::unordered_map<std::string, std::size_t> by_stage_;
+    struct Hash {  // lets find() look a string_view up without a string
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> by_stage_;
 };
 
 }  // namespace sluice::engine

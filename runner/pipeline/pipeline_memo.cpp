@@ -1,7 +1,6 @@
 // Remembered pipelines (see pipeline_memo.hpp).
 #include "runner/pipeline/pipeline_memo.hpp"
 
-
 #include "runner/pipeline/loader.hpp"
 #include "runner/pipeline/model_binary.hpp"
 #include "runner/util/atomic_file.hpp"
@@ -15,6 +14,8 @@ namespace {
 
 // The file: this line, the key (64 hex digits) and a newline, then model_binary.hpp's record.
 constexpr std::string_view k_format = "sluice-pipeline-memo 3\n";
+
+std::string memo_head(const std::string& key) { return std::string(k_format) + key + "\n"; }
 
 std::string memo_key(std::string_view yaml, const std::string& file_name,
                      const std::string& identity) {
@@ -32,7 +33,7 @@ std::optional<Pipeline> read_memo(const std::filesystem::path& path, const std::
     auto bytes = util::read_whole_file(path);
     if (!bytes) return std::nullopt;
     std::string_view view(*bytes);
-    std::string head = std::string(k_format) + key + "\n";
+    std::string head = memo_head(key);
     if (!view.starts_with(head)) return std::nullopt;
     auto pipeline = pipeline_from_binary(view.substr(head.size()));
     if (!pipeline) return std::nullopt;
@@ -52,7 +53,7 @@ std::expected<Pipeline, util::Errors> load_pipeline_remembered(std::string_view 
 
     auto loaded = load_pipeline_string(yaml, std::move(file_name));
     if (!loaded) return loaded;
-    std::string bytes = std::string(k_format) + key + "\n" + to_binary(*loaded);
+    std::string bytes = memo_head(key) + to_binary(*loaded);
     // Best effort: a memo that cannot be written only means parsing again next time.
     if (util::write_file_atomically(path, bytes)) {
         util::keep_newest(dir, ".memo", k_remembered_pipelines);

@@ -262,8 +262,8 @@ struct Store::Impl {
 
     // The row of pipeline_texts holding `yaml`, added when no run had that text yet. In
     // the caller's transaction.
-    Result<std::int64_t> text_id(const std::string& yaml) {
-        std::string digest = util::sha256_hex(yaml);
+    Result<std::int64_t> text_id(const std::string& yaml, std::string digest) {
+        if (digest.empty()) digest = util::sha256_hex(yaml);
         auto add = db.prepare(
             "INSERT INTO pipeline_texts (digest, yaml) VALUES (?1, ?2) ON CONFLICT (digest) DO NOTHING");
         if (!add) return std::unexpected(add.error());
@@ -428,7 +428,7 @@ Result<RunId> Store::create_run(const NewRun& run) {
     return s.write([&]() -> Result<RunId> {
         auto now = s.now_ms();
         auto self = current_process(s.boot_id);
-        auto text = s.text_id(run.yaml);
+        auto text = s.text_id(run.yaml, run.yaml_digest);
         if (!text) return std::unexpected(s.error(text.error()));
         auto insert = s.db.prepare(
             "INSERT INTO runs(pipeline, file, yaml, workdir, trigger_name, event_name, branch, "

@@ -48,6 +48,7 @@ struct NewRun {
     std::string pipeline;           // the pipeline's name
     std::string file;               // path of sluice.yml as given
     std::string yaml;               // the file's text at run time (resume re-reads this)
+    std::string yaml_digest;        // SHA-256 of yaml, when the caller has it (else computed)
     std::string workdir;            // the workspace stages ran in
     std::string trigger = "local";  // local, hook, webhook, manual
     std::string event = "manual";   // push, merge_request, manual
