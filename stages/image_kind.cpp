@@ -6,6 +6,7 @@
 #include "runner/oci/image_builder.hpp"
 #include "runner/oci/reference.hpp"
 #include "runner/pipeline/model_names.hpp"
+#include "runner/util/beneath.hpp"
 #include "stages/config_text.hpp"
 #include "stages/registry_access.hpp"
 #include "stages/shell_command.hpp"
@@ -39,6 +40,14 @@ util::Result<std::optional<exec::ProcessSpec>> ImageKind::prepare(
     if (rel.is_absolute() || (!rel.empty() && *rel.begin() == "..")) {
         return std::unexpected(bad("`context` must be a directory inside the workspace, got " +
                                    config_text(config, "context")).error());
+    }
+    // The context is read by a process of its own, by path: it must not be (or sit
+    // behind) a link out of the workspace. Links inside it are layered as links.
+    auto workspace = util::open_root(context.workspace);
+    if (!workspace) return std::unexpected(workspace.error());
+    if (auto beneath = util::check_beneath(workspace->get(), rel.generic_string(), "the workspace");
+        !beneath) {
+        return std::unexpected(bad("`context`: " + beneath.error().message).error());
     }
     spec.context = (context.workspace / rel).lexically_normal();
     if (config.contains("ignore")) spec.ignore = config["ignore"].get<std::vector<std::string>>();

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "runner/cache/temp_file.hpp"
+#include "runner/util/beneath.hpp"
 
 namespace sluice::cache {
 
@@ -121,13 +122,10 @@ class OutputRecorder {
     std::map<std::string, CachedPath> found_;
 };
 
-util::Status make_parent_directories(const fs::path& path) {
+util::Status make_directories(const fs::path& dir) {
     std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    if (ec) {
-        return fail(ErrorCode::io,
-                    "cannot create directory " + path.parent_path().string() + ": " + ec.message());
-    }
+    fs::create_directories(dir, ec);
+    if (ec) return fail(ErrorCode::io, "cannot create directory " + dir.string() + ": " + ec.message());
     return {};
 }
 
@@ -146,7 +144,6 @@ util::Result<RestoreOutcome> restore_symlink(const fs::path& dest, const std::st
         auto current = read_link(dest);
         if (current && *current == target) return RestoreOutcome::unchanged;
     }
-    if (auto made = make_parent_directories(dest); !made) return std::unexpected(made.error());
     // A link under a unique name beside dest, then renamed over it: never a moment
     // without dest when it was a file or a link.
     static std::atomic<unsigned> counter{0};
@@ -187,14 +184,29 @@ util::Result<RestoreOutcome> restore_directory(const fs::path& dest) {
     return RestoreOutcome::restored;
 }
 
+// The parent directory of a '/'-separated relative path ("" for none).
+std::string_view parent_of(std::string_view relative) {
+    auto slash = relative.rfind('/');
+    return slash == std::string_view::npos ? std::string_view() : relative.substr(0, slash);
+}
+
 }  // namespace
 
 util::Result<std::vector<CachedPath>> store_outputs(ObjectStore& objects, const fs::path& workspace,
                                                     std::span<const std::string> outputs) {
+    auto root = util::open_root(workspace);
+    if (!root) return std::unexpected(root.error());
     OutputRecorder recorder(objects, workspace);
     for (const auto& output : outputs) {
         auto relative = normalize_output(output);
         if (!relative) return std::unexpected(relative.error());
+        // Below the output the recorder lists and never follows; above it, a link must
+        // not lead out (`etcdir -> /etc` with `outputs: [etcdir/passwd]`).
+        if (auto beneath = util::check_beneath(root->get(), parent_of(*relative), "the workspace",
+                                               *relative);
+            !beneath) {
+            return std::unexpected(beneath.error());
+        }
         if (auto recorded = recorder.record(*relative); !recorded) {
             return std::unexpected(recorded.error());
         }
@@ -203,7 +215,8 @@ util::Result<std::vector<CachedPath>> store_outputs(ObjectStore& objects, const 
 }
 
 util::Result<RestoreCounts> restore_outputs(ObjectStore& objects, const fs::path& workspace,
-                                            std::span<const CachedPath> paths, FileDigests* memo) {
+                                            std::span<const CachedPath> paths, FileDigests* memo,
+                                            std::string_view root_name) {
     if (!workspace.is_absolute()) {
         return fail(ErrorCode::bad_input,
                     "cannot restore outputs to " + workspace.string() + ": not an absolute path");
@@ -212,9 +225,29 @@ util::Result<RestoreCounts> restore_outputs(ObjectStore& objects, const fs::path
         if (auto checked = check_cached_path(path); !checked)
             return std::unexpected(checked.error());
     }
+    if (auto made = make_directories(workspace); !made) return std::unexpected(made.error());
+    auto root = util::open_root(workspace);
+    if (!root) return std::unexpected(root.error());
+    // Every path first, so that a link out refuses the whole restore before any write.
+    for (const auto& path : paths) {
+        if (auto beneath = util::check_beneath(root->get(), parent_of(path.path), root_name,
+                                               path.path);
+            !beneath) {
+            return std::unexpected(beneath.error());
+        }
+    }
     RestoreCounts counts;
     for (const auto& path : paths) {
         fs::path dest = workspace / path.path;
+        if (auto parent = parent_of(path.path); !parent.empty()) {
+            // Created beneath the root, each directory inside the one before: the
+            // path-based writes below then find real directories all the way down.
+            auto made = util::make_directories_beneath(root->get(), parent, root_name);
+            if (!made && made.error().code == ErrorCode::bad_input) {
+                return fail(ErrorCode::bad_input, path.path + ": " + made.error().message);
+            }
+            if (!made) return std::unexpected(made.error());
+        }
         util::Result<RestoreOutcome> outcome = RestoreOutcome::unchanged;
         switch (path.type) {
             case CachedPath::Type::file:

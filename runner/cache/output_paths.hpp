@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runner/cache/cached_path.hpp"
@@ -21,7 +22,8 @@ namespace sluice::cache {
 // and executable bit; symbolic links by their target (never followed); directories
 // walked recursively, recorded themselves only when empty (the others are implied by
 // what they hold). Sorted by path, each path once. A missing output is
-// ErrorCode::not_found; an output outside the workspace or of another kind (a FIFO,
+// ErrorCode::not_found; an output outside the workspace (also through a link in its
+// parent directories that leads out, util::check_beneath) or of another kind (a FIFO,
 // a socket) is ErrorCode::bad_input.
 util::Result<std::vector<CachedPath>> store_outputs(ObjectStore& objects,
                                                     const std::filesystem::path& workspace,
@@ -32,12 +34,18 @@ struct RestoreCounts {
     std::size_t unchanged = 0;
 };
 
-// Makes `workspace` (absolute) hold `paths` again, replacing whatever is in the way,
-// and leaving paths that already hold the right thing alone (files through `memo`,
-// which may be null). Files not in `paths` are not removed. A missing or corrupted
-// object is ErrorCode::not_found (see ObjectStore::restore): a cache miss.
+// Makes `workspace` (absolute; created when missing) hold `paths` again, replacing
+// whatever is in the way, and leaving paths that already hold the right thing alone
+// (files through `memo`, which may be null). Files not in `paths` are not removed. A
+// missing or corrupted object is ErrorCode::not_found (see ObjectStore::restore): a
+// cache miss. Nothing is written through a link that leads out of `workspace`: when a
+// path's parent directories do (a committed `out -> /srv`), it is ErrorCode::bad_input,
+// "out/f.txt resolves outside ROOT_NAME (through out -> /srv)", before anything is
+// written; missing directories are created one at a time beneath it. A link or file
+// where a path goes is replaced, never followed.
 util::Result<RestoreCounts> restore_outputs(ObjectStore& objects,
                                             const std::filesystem::path& workspace,
-                                            std::span<const CachedPath> paths, FileDigests* memo);
+                                            std::span<const CachedPath> paths, FileDigests* memo,
+                                            std::string_view root_name = "the workspace");
 
 }  // namespace sluice::cache

@@ -54,7 +54,8 @@ int copy_artifacts(const GlobalOptions& global, const std::string& run_text,
     auto objects = cache::ObjectStore::open(session->state.cache_dir());
     if (!objects) return report_error(objects.error());
     std::filesystem::path dir = std::filesystem::absolute(to);
-    auto restored = cache::restore_outputs(*objects, dir, paths, nullptr);
+    // Nothing is written through a link under DIR (DIR itself is the user's choice).
+    auto restored = cache::restore_outputs(*objects, dir, paths, nullptr, dir.string());
     if (!restored) {
         auto e = restored.error();
         if (e.code == util::ErrorCode::not_found) {

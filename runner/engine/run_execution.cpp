@@ -280,7 +280,11 @@ void RunExecution::start_stage(int s) {
     if (cacheable(stage)) {
         flush_cached();
         if (auto keyed = compute_key(s); !keyed) return fail(keyed.error().message);
-        if (use_cache && take_from_cache(s)) return;
+        if (use_cache) {
+            auto taken = take_from_cache(s);
+            if (!taken) return fail(taken.error().message);
+            if (*taken) return;
+        }
     }
     // Only a stage that runs needs its whole environment (a cached one is done above).
     auto env = environment_for(s);
@@ -689,7 +693,7 @@ const RunMemo& RunExecution::memo() const {
     return remembered_ ? remembered_->memo() : none;
 }
 
-bool RunExecution::take_from_cache(int s) {
+util::Result<bool> RunExecution::take_from_cache(int s) {
     Slot& slot = *slots_[static_cast<std::size_t>(s)];
     const pipeline::Stage& stage = pipeline_.stages[static_cast<std::size_t>(s)];
     auto note = [&](const std::string& why) {
@@ -705,6 +709,11 @@ bool RunExecution::take_from_cache(int s) {
     if (!*entry) return false;
     workspace_changes();
     auto restored = cache_.restore(**entry, facts_.workspace);
+    if (!restored && restored.error().code == util::ErrorCode::bad_input) {
+        // An output would be written through a link out of the workspace. Running the
+        // stage would write there too: the stage fails instead (fail closed).
+        return std::unexpected(restored.error());
+    }
     if (!restored) {
         note(restored.error().message);
         return false;

@@ -73,9 +73,10 @@ private:
     // The stage's start, in the store and on the reporter (once per attempt).
     void record_start(int stage);
     // Cache: a cacheable stage's key; whether
-    // its result came from the cache (then the stage is concluded `cached`).
+    // its result came from the cache (then the stage is concluded `cached`); an error
+    // when restoring it would write outside the workspace (the stage fails).
     util::Status compute_key(int stage);
-    bool take_from_cache(int stage);
+    util::Result<bool> take_from_cache(int stage);
     // The same answer from the last run's memo, when everything it rested on still holds.
     bool take_remembered(int stage);
     // A result that came from `entry` (restored as `counts` say): concluded `cached`.

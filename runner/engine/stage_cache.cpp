@@ -57,6 +57,17 @@ util::Result<StageKeyInput> key_input_for(const pipeline::Pipeline& pipeline,
     return input;
 }
 
+namespace {
+
+// A path of the stage's that is wrong (one that leads out of the workspace) is named
+// with the key that lists it: "outputs: etcdir/passwd resolves outside the workspace".
+util::Error naming(util::Error error, std::string_view key) {
+    if (error.code == util::ErrorCode::bad_input) error.message = std::string(key) + ": " + error.message;
+    return error;
+}
+
+}  // namespace
+
 StageCache::StageCache(std::filesystem::path root, std::filesystem::path skip)
     : root_(std::move(root)), skip_(std::move(skip)) {}
 
@@ -83,7 +94,7 @@ util::Result<StageKey> StageCache::key(const pipeline::Stage& stage, const Stage
                                        std::vector<SeenPath>* seen) {
     if (auto opened = open(); !opened) return std::unexpected(opened.error());
     auto inputs = match_stage_files(workspace, stage.inputs, skip_, seen);
-    if (!inputs) return std::unexpected(inputs.error());
+    if (!inputs) return std::unexpected(naming(inputs.error(), "inputs"));
     if (seen != nullptr) {
         for (const auto& m : inputs->paths) seen->push_back({m.path, false, true, m.st});
     }
@@ -104,7 +115,9 @@ util::Result<std::optional<cache::CacheEntry>> StageCache::latest(const std::str
 util::Result<cache::RestoreCounts> StageCache::restore(const cache::CacheEntry& entry,
                                                        const std::filesystem::path& workspace) {
     if (auto opened = open(); !opened) return std::unexpected(opened.error());
-    return cache::restore_outputs(*objects_, workspace, entry.paths, &*digests_);
+    auto restored = cache::restore_outputs(*objects_, workspace, entry.paths, &*digests_);
+    if (!restored) return std::unexpected(naming(restored.error(), "outputs"));
+    return restored;
 }
 
 util::Result<std::vector<cache::CachedPath>> StageCache::store_outputs(
@@ -113,7 +126,7 @@ util::Result<std::vector<cache::CachedPath>> StageCache::store_outputs(
     if (patterns.empty()) return std::vector<cache::CachedPath>{};
     if (auto opened = open(); !opened) return std::unexpected(opened.error());
     auto matched = match_stage_files(workspace, patterns, skip_);
-    if (!matched) return std::unexpected(matched.error());
+    if (!matched) return std::unexpected(naming(matched.error(), "outputs"));
     if (!matched->unmatched.empty()) {
         return util::fail(util::ErrorCode::bad_input,
                           "declared output " + matched->unmatched.front() + " was not produced");
@@ -121,7 +134,9 @@ util::Result<std::vector<cache::CachedPath>> StageCache::store_outputs(
     std::vector<std::string> paths;
     paths.reserve(matched->paths.size());
     for (const auto& m : matched->paths) paths.push_back(m.path);
-    return cache::store_outputs(*objects_, workspace, paths);
+    auto stored = cache::store_outputs(*objects_, workspace, paths);
+    if (!stored) return std::unexpected(naming(stored.error(), "outputs"));
+    return stored;
 }
 
 util::Status StageCache::remember(const cache::CacheEntry& entry) {

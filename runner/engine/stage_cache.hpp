@@ -48,7 +48,8 @@ public:
     util::Result<std::optional<cache::CacheEntry>> latest(const std::string& pipeline,
                                                           const std::string& stage);
     // Puts an entry's paths back into the workspace; ErrorCode::not_found when an object
-    // is missing or corrupted (removed then): a miss.
+    // is missing or corrupted (removed then): a miss. ErrorCode::bad_input when a path
+    // would be written through a link out of the workspace (nothing is written then).
     util::Result<cache::RestoreCounts> restore(const cache::CacheEntry& entry,
                                                const std::filesystem::path& workspace);
     // Stores what the stage's result paths hold now. A pattern that matches nothing is

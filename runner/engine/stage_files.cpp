@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "runner/rules/glob.hpp"
+#include "runner/util/beneath.hpp"
 
 namespace sluice::engine {
 namespace {
@@ -179,9 +180,25 @@ util::Result<MatchedPaths> match_stage_files(const std::filesystem::path& root,
         return walked;
     };
 
+    // The directories a pattern starts from must not lead out of the workspace through
+    // a link (what the walk meets below them is listed, never followed).
+    auto root_fd = util::open_root(root);
+    auto check_start = [&](const Include& inc, std::string_view dir) -> util::Status {
+        if (!root_fd || dir.empty()) return {};
+        return util::check_beneath(root_fd->get(), dir, "the workspace", inc.written);
+    };
     MatchedPaths out;
     for (const auto& inc : includes) {
         std::size_t before = found.size();
+        // A literal path's last component is looked at itself (a link is an output), so
+        // only its parent is resolved; a glob lists from its literal prefix.
+        std::string start;
+        if (has_glob_chars(inc.pattern)) {
+            start = literal_prefix(inc.pattern);
+        } else if (auto slash = inc.pattern.rfind('/'); slash != std::string::npos) {
+            start = inc.pattern.substr(0, slash);
+        }
+        if (auto checked = check_start(inc, start); !checked) return std::unexpected(checked.error());
         if (!has_glob_chars(inc.pattern)) {
             struct stat st {};
             std::filesystem::path full = root / inc.pattern;

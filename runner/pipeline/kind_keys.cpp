@@ -6,6 +6,7 @@
 
 #include "runner/pipeline/duration.hpp"
 #include "runner/pipeline/gate_expression.hpp"
+#include "runner/pipeline/workspace_path_checks.hpp"
 #include "runner/util/suggest.hpp"
 
 namespace sluice::pipeline {
@@ -308,7 +309,11 @@ void read_kind_key(Reader& reader, const Entry& entry, StageKind kind, int stage
                    nlohmann::json& config) {
     const KindKey* key = find(entry.key, kind);
     if (key == nullptr) return;
-    if (auto value = convert(reader, entry, *key, stage)) config[entry.key] = std::move(*value);
+    auto value = convert(reader, entry, *key, stage);
+    if (!value) return;
+    if (kind == StageKind::image && entry.key == "context") check_workspace_paths(reader, entry);
+    if (kind == StageKind::image && entry.key == "base") check_image_base(reader, entry);
+    config[entry.key] = std::move(*value);
 }
 
 }  // namespace sluice::pipeline

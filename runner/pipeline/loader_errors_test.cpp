@@ -486,3 +486,61 @@ TEST(LoaderErrors, UnknownEnvironmentKey) {
 
 }  // namespace
 }  // namespace sluice::pipeline
+
+namespace sluice::pipeline {
+namespace {
+
+// Paths in `inputs`, `outputs`, `metrics` and an image's `context`/`base` are relative to
+// the workspace root: `..` and absolute paths are errors where they are written.
+TEST(LoaderErrors, AnOutputThatLeavesTheWorkspaceIsAnErrorAtTheItem) {
+    test::expect_one_error("name: p\nstages:\n  a:\n    run: x\n    outputs: [ok.txt, ../x]\n", 5,
+                           23,
+                           "`outputs` path `../x` leaves the workspace (`..`): paths are relative "
+                           "to the workspace root");
+    test::expect_one_error("name: p\nstages:\n  a:\n    run: x\n    outputs: build/../../x\n", 5,
+                           14,
+                           "`outputs` path `build/../../x` leaves the workspace (`..`): paths are "
+                           "relative to the workspace root");
+}
+
+TEST(LoaderErrors, AnAbsoluteInputGlobIsAnError) {
+    test::expect_one_error("name: p\nstages:\n  a:\n    run: x\n    inputs: [\"/data/**\"]\n", 5, 14,
+                           "`inputs` path `/data/**` is absolute: paths are relative to the "
+                           "workspace root");
+    test::expect_one_error("name: p\nstages:\n  a:\n    run: x\n    inputs: [src, \"!../x/**\"]\n",
+                           5, 19,
+                           "`inputs` path `!../x/**` leaves the workspace (`..`): paths are "
+                           "relative to the workspace root");
+}
+
+TEST(LoaderErrors, AMetricsFileOutsideTheWorkspaceIsAnError) {
+    test::expect_one_error("name: p\nstages:\n  a:\n    run: x\n    metrics: /tmp/m.json\n", 5, 14,
+                           "`metrics` path `/tmp/m.json` is absolute: paths are relative to the "
+                           "workspace root");
+}
+
+TEST(LoaderErrors, AnImageContextOrBaseOutsideTheWorkspaceIsAnError) {
+    test::expect_one_error("name: p\nstages:\n  i:\n    kind: image\n    context: ../service\n", 5,
+                           14,
+                           "`context` path `../service` leaves the workspace (`..`): paths are "
+                           "relative to the workspace root");
+    test::expect_one_error(
+        "name: p\nstages:\n  i:\n    kind: image\n    context: .\n    base: oci:/srv/layout\n", 6,
+        11, "`base` path `oci:/srv/layout` is absolute: paths are relative to the workspace root");
+    test::expect_one_error(
+        "name: p\nstages:\n  i:\n    kind: image\n    context: .\n    base: ../layout\n", 6, 11,
+        "`base` path `../layout` leaves the workspace (`..`): paths are relative to the "
+        "workspace root");
+}
+
+TEST(LoaderErrors, PathsInsideTheWorkspaceAndImageReferencesLoad) {
+    test::load_ok(
+        "name: p\nstages:\n  a:\n    run: x\n    inputs: [\"data/**\", \"!data/tmp/**\", ./src]\n"
+        "    outputs: [build/, out/f.txt]\n    metrics: reports/m.json\n"
+        "  i:\n    kind: image\n    context: .\n    base: 127.0.0.1:5000/base:1\n"
+        "  j:\n    kind: image\n    needs: [i]\n    context: service/\n"
+        "    base: ${{ stages.i.outputs.image }}\n");
+}
+
+}  // namespace
+}  // namespace sluice::pipeline

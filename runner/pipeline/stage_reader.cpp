@@ -8,6 +8,7 @@
 #include <set>
 
 #include "runner/pipeline/kind_keys.hpp"
+#include "runner/pipeline/workspace_path_checks.hpp"
 #include "runner/util/suggest.hpp"
 
 namespace sluice::pipeline {
@@ -127,11 +128,20 @@ class StageReader {
                                          to_string(stage_.kind) + " stage always runs");
                 return;
             }
-            if (auto list = r_.strings(e, "path globs")) stage_.inputs = std::move(*list);
+            if (auto list = r_.strings(e, "path globs")) {
+                stage_.inputs = std::move(*list);
+                check_workspace_paths(r_, e);
+            }
         } else if (k == "outputs") {
-            if (auto list = r_.strings(e, "path globs")) stage_.outputs = std::move(*list);
+            if (auto list = r_.strings(e, "path globs")) {
+                stage_.outputs = std::move(*list);
+                check_workspace_paths(r_, e);
+            }
         } else if (k == "metrics") {
-            if (auto s = r_.string(e)) stage_.metrics = *s;
+            if (auto s = r_.string(e)) {
+                stage_.metrics = *s;
+                check_workspace_paths(r_, e);
+            }
         } else if (k == "reports") {
             read_reports(e);
         } else if (k == "cache") {
