@@ -1,6 +1,8 @@
 // Running a run in this process.
 #include "runner/cli/run_driver.hpp"
 
+#include <signal.h>
+
 #include <iostream>
 
 #include "runner/exec/executor.hpp"
@@ -39,6 +41,10 @@ int drive_run(const GlobalOptions& global, Session& session, bool json,
               const std::function<util::Result<engine::RunEnd>(engine::Engine&)>& start) {
     auto shim = exec::find_shim();
     if (!shim) return report_error(shim.error());
+    // A reader that goes away (`sluice run --json | head -3`) must not end the run: a
+    // write to the closed pipe fails with EPIPE and the reporter stops printing. Stages
+    // still start with SIGPIPE at its default (the shim resets every signal).
+    ::signal(SIGPIPE, SIG_IGN);
     exec::Executor executor(*shim);
     auto style = report::choose_style(json, STDOUT_FILENO);
     auto reporter = report::make_reporter(style, std::cout, use_color(global, STDOUT_FILENO));

@@ -83,6 +83,7 @@ RunExecution::RunExecution(EngineDeps& deps, const pipeline::Pipeline& pipeline,
               return policies;
           }(),
           facts_.jobs),
+      reports_(deps.reporter),
       candidates_(deps.state.root),
       cache_(deps.state.cache_dir(), deps.state.root) {
     for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
@@ -112,6 +113,13 @@ void RunExecution::check(const util::Status& status) {
     if (!cancelling_) cancel("the run store failed: " + status.error().message);
 }
 
+void RunExecution::commit(util::Status committed) {
+    check(committed);
+    // A failed commit is reported too (what the stages did), followed by the run's end,
+    // failed with the store's error.
+    reports_.deliver();
+}
+
 util::Result<RunEnd> RunExecution::execute() {
     auto run_start = deps_.clock.now();
     remembered_ = std::move(facts_.remembered);  // started early by the command line
@@ -130,7 +138,9 @@ util::Result<RunEnd> RunExecution::execute() {
     }
     // The loop's writes of one wake-up (stages that ended, stages started) are one
     // transaction, committed before the loop waits again: a commit per wake-up instead
-    // of two per stage, and none between a stage's end and the start of the next.
+    // of two per stage, and none between a stage's end and the start of the next. What
+    // the batch records is reported after its commit (reports_): a stage shown passed is
+    // in the store, even if the runner is killed the moment the line is read.
     deps_.store.begin_batch();
     struct EndBatch {
         store::Store& store;
@@ -172,12 +182,12 @@ util::Result<RunEnd> RunExecution::execute() {
         // Remembered stages concluded since (they free their job slot at once, so one
         // wake-up may take many rounds of them).
         flush_cached();
-        check(deps_.store.flush_batch());
+        commit(deps_.store.flush_batch());
         deps_.runner.wait_until(deadline);
         deps_.reporter.tick();
     }
     flush_cached();
-    check(deps_.store.end_batch());
+    commit(deps_.store.end_batch());
     (void)cache_.save();  // remembered digests only: a lost save costs a re-hash
     save_memo();
 
@@ -450,7 +460,7 @@ void RunExecution::hold_for_approval(int s) {
     slot.record.status = "waiting";
     slot.record.reason = reason;
     slot.recorded = true;
-    deps_.reporter.stage_finished(slot.record);
+    reports_.stage_finished(slot.record);
 }
 
 void RunExecution::on_exit(int s, const exec::ProcessOutcome& outcome) {
@@ -544,7 +554,7 @@ void RunExecution::conclude(int s, bool ok, std::string reason,
             store::EventNote{"stage_retrying", {{"attempt", rec.attempt},
                                                 {"reason", rec.reason},
                                                 {"retry_in_ms", delay}}}));
-        deps_.reporter.stage_retrying(rec, delay);
+        reports_.stage_retrying(rec, delay);
         return;
     }
     store::StageFinish finish{rec.status,      rec.reason,     rec.exit_code,
@@ -562,7 +572,7 @@ void RunExecution::conclude(int s, bool ok, std::string reason,
                                        store::EventNote{"stage_finished", std::move(data)}));
     }
     slot.recorded = true;
-    deps_.reporter.stage_finished(rec);
+    reports_.stage_finished(rec);
     if (!ok) record_settled();
 }
 
@@ -573,7 +583,7 @@ void RunExecution::record_start(int s) {
     const std::string& name = pipeline_.stages[static_cast<std::size_t>(s)].name;
     check(deps_.store.start_stage(facts_.id, name, deps_.state.log_file(facts_.id, name).string(),
                                   store::EventNote{"stage_started", {{"attempt", slot.record.attempt}}}));
-    deps_.reporter.stage_started(name, slot.record.attempt);
+    reports_.stage_started(name, slot.record.attempt);
 }
 
 std::vector<std::pair<std::string, std::string>> RunExecution::needed_keys(int s) const {
@@ -857,7 +867,7 @@ void RunExecution::record_settled() {
             facts_.id, rec.stage, rec.status, rec.reason,
             store::EventNote{"stage_finished", {{"status", rec.status}, {"reason", rec.reason}}}));
         slot.recorded = true;
-        deps_.reporter.stage_finished(rec);
+        reports_.stage_finished(rec);
     }
 }
 

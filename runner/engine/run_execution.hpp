@@ -10,6 +10,7 @@
 #include "runner/engine/candidate_log.hpp"
 #include "runner/engine/engine.hpp"
 #include "runner/engine/remembered_run.hpp"
+#include "runner/engine/report_queue.hpp"
 #include "runner/engine/run_memo.hpp"
 #include "runner/engine/stage_cache.hpp"
 #include "runner/sched/scheduler.hpp"
@@ -107,6 +108,9 @@ private:
     void after_deploy(int stage, stages::StageResult& result);
     void cancel(const std::string& reason);
     void check(const util::Status& status);
+    // Commits the loop's batch (the store's flush_batch or end_batch), then reports what
+    // it recorded (reports_).
+    void commit(util::Status committed);
 
     std::optional<std::string> lookup(int stage, std::string_view name) const;
     util::Result<std::string> resolve(int stage, const std::string& text) const;
@@ -121,6 +125,8 @@ private:
     bool cancelling_ = false;
     std::string cancel_reason_;
     std::optional<util::Error> store_error_;
+    // The stage events of what the open batch records: reported once it is committed.
+    ReportQueue reports_;
     CandidateLog candidates_;
     StageCache cache_;
     // The last run's memo (run_memo.hpp) and where this run's goes, when this run may use

@@ -12,6 +12,7 @@ static std::int64_t now_ms() {
 }
 
 void JsonReporter::emit(nlohmann::json event) {
+    if (!out_) return;  // the reader went away (EPIPE): printing stops, the run goes on
     event["time_ms"] = now_ms();
     out_ << event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     out_.flush();

@@ -1,5 +1,6 @@
 // --json: one JSON object per line for programs (run_started, stage_started,
-// stage_retrying, stage_finished, run_finished). Stage output goes to the logs only.
+// stage_retrying, stage_finished, run_finished), each flushed as it is written; once the
+// stream fails (a closed pipe) nothing more is written. Stage output goes to the logs only.
 #pragma once
 
 #include "runner/report/reporter.hpp"

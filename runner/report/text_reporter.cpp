@@ -50,12 +50,16 @@ void TextReporter::draw_footer() {
 }
 
 void TextReporter::print(const std::string& line) {
+    if (!out_) return;  // the reader went away (EPIPE): printing stops, the run goes on
     if (live_) {
         clear_footer();
         out_ << line << "\n";
         draw_footer();
     } else {
+        // Each line as it happens: `sluice run | tee log` shows progress live, and a
+        // runner killed after a line was read had written it whole.
         out_ << line << "\n";
+        out_.flush();
     }
 }
 
@@ -113,6 +117,7 @@ void TextReporter::stage_finished(const StageFinished& stage) {
 }
 
 void TextReporter::run_finished(const RunFinished& run) {
+    if (!out_) return;
     if (live_) clear_footer();
     live_ = false;
     out_ << "\n" << summary_table(run.stages, color_);
@@ -124,7 +129,7 @@ void TextReporter::run_finished(const RunFinished& run) {
 }
 
 void TextReporter::tick() {
-    if (!live_ || running_.empty()) return;
+    if (!live_ || running_.empty() || !out_) return;
     if (Clock::now() - last_draw_ < std::chrono::milliseconds(100)) return;
     clear_footer();
     draw_footer();

@@ -1,6 +1,7 @@
 // Human-readable reporting. Plain: one line per event and per output line, prefixed
 // with the stage's name (for pipes, CI logs). Live (a terminal): the same lines, with
-// a footer of running stages and their elapsed times redrawn in place.
+// a footer of running stages and their elapsed times redrawn in place. Plain lines are
+// flushed one by one; once the stream fails (a closed pipe) nothing more is written.
 #pragma once
 
 #include <chrono>
