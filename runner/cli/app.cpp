@@ -39,6 +39,7 @@ int run_cli(int argc, char** argv) {
     add_access_command(app, global, exit_status);
     add_cache_command(app, global, exit_status);
     add_artifacts_command(app, global, exit_status);
+    add_backup_command(app, global, exit_status);
 
     try {
         app.parse(argc, argv);

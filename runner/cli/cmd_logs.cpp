@@ -35,7 +35,7 @@ int show_logs(const GlobalOptions& global, const LogsOptions& options) {
     if (!id) {
         return report_error({util::ErrorCode::bad_input, "`" + options.run + "` is not a run id", {}});
     }
-    auto session = open_session(global, std::filesystem::current_path());
+    auto session = open_session(global, std::filesystem::current_path(), StoreUse::read);
     if (!session) return report_error(session.error());
     auto run = session->store.find_run(*id);
     if (!run) return report_error(run.error());

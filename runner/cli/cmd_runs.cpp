@@ -27,7 +27,7 @@ nlohmann::json run_json(const store::RunRecord& r) {
 }
 
 int list_runs(const GlobalOptions& global, int limit, bool json) {
-    auto session = open_session(global, std::filesystem::current_path());
+    auto session = open_session(global, std::filesystem::current_path(), StoreUse::read);
     if (!session) return report_error(session.error());
     auto runs = session->store.list_runs(limit);
     if (!runs) return report_error(runs.error());
@@ -57,7 +57,7 @@ int show_run(const GlobalOptions& global, const std::string& id_text, bool json)
         return report_error({util::ErrorCode::bad_input,
                              "`" + id_text + "` is not a run id (a number, see `sluice runs`)", {}});
     }
-    auto session = open_session(global, std::filesystem::current_path());
+    auto session = open_session(global, std::filesystem::current_path(), StoreUse::read);
     if (!session) return report_error(session.error());
     auto run = session->store.find_run(*id);
     if (!run) return report_error(run.error());

@@ -27,5 +27,6 @@ void add_registry_command(CLI::App& app, const GlobalOptions& global, int& exit_
 void add_access_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_cache_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 void add_artifacts_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
+void add_backup_command(CLI::App& app, const GlobalOptions& global, int& exit_status);
 
 }  // namespace sluice::cli

@@ -21,13 +21,28 @@ util::Result<engine::StateDir> open_state(const GlobalOptions& options,
 }
 
 util::Result<Session> open_session(const GlobalOptions& options,
-                                   const std::filesystem::path& project_dir) {
+                                   const std::filesystem::path& project_dir, StoreUse use) {
     auto state = open_state(options, project_dir);
     if (!state) return std::unexpected(state.error());
     auto store = store::Store::open(state->database());
+    if (!store && use == StoreUse::read) {
+        // Opening writes (the WAL's index, a migration): on a full disk it fails, yet
+        // what the store holds can still be read.
+        auto read_only = store::Store::open_read_only(state->database());
+        if (!read_only) return std::unexpected(store.error());  // the first says why
+        std::cerr << "sluice: warning: the run store cannot be written ("
+                  << store.error().message << "); showing what it holds\n";
+        return Session{std::move(*state), std::move(*read_only)};
+    }
     if (!store) return std::unexpected(store.error());
     auto marked = store->mark_interrupted();
-    if (!marked) return std::unexpected(marked.error());
+    if (!marked) {
+        if (use != StoreUse::read) return std::unexpected(marked.error());
+        std::cerr << "sluice: warning: runs whose runner is gone could not be marked "
+                     "interrupted ("
+                  << marked.error().message << "); they show as running\n";
+        marked.emplace();
+    }
     for (auto id : *marked) {
         std::cerr << "sluice: run " << id
                   << " was interrupted (its runner is gone); `sluice resume " << id

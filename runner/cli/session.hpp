@@ -27,9 +27,18 @@ struct Session {
 util::Result<engine::StateDir> open_state(const GlobalOptions& options,
                                           const std::filesystem::path& project_dir);
 
-// The state directory and its run store; marks runs whose runner died as interrupted.
+// What a command does with the run store.
+enum class StoreUse {
+    write,  // it records something: the store must open for writing
+    read,   // it only reads (runs, show, logs): a store that cannot be written (a full
+            // disk) is opened read-only instead, with a warning
+};
+
+// The state directory and its run store; marks runs whose runner died as interrupted
+// (for StoreUse::read, a failure to mark them is a warning: they show as running).
 util::Result<Session> open_session(const GlobalOptions& options,
-                                   const std::filesystem::path& project_dir);
+                                   const std::filesystem::path& project_dir,
+                                   StoreUse use = StoreUse::write);
 
 // Whether to colour output written to fd.
 bool use_color(const GlobalOptions& options, int fd);

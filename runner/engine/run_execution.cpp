@@ -220,13 +220,31 @@ util::Result<RunEnd> RunExecution::execute() {
     check(deps_.store.finish_run(facts_.id, status));
     check(deps_.store.add_event(facts_.id, "", "run_finished",
                                 {{"status", status}, {"duration_ms", ms.count()}}));
-    report::RunFinished end{facts_.id, status, ms.count(), {}};
+    if (!store_error_) {
+        // The history into the main file, so the file alone (a copy, or beside a lost
+        // WAL) holds this run. Its end is committed already: a failed checkpoint loses
+        // nothing, the WAL keeps it.
+        (void)deps_.store.checkpoint();
+    }
+    report::RunFinished end{facts_.id, status, ms.count(), {}, std::nullopt, {}};
+    if (store_error_) {
+        // Say what the store holds instead, read back (reads work on a full disk).
+        end.store_error = store_error_->message;
+        auto stored = deps_.store.find_run(facts_.id);
+        end.stored_status = stored && *stored ? (*stored)->status : "unknown (unreadable)";
+    }
     end.stages.reserve(slots_.size());
     for (const auto& slot : slots_) {  // the run is over: its records move to the summary
         if (slot->included) end.stages.push_back(std::move(slot->record));
     }
     deps_.reporter.run_finished(end);
-    if (store_error_) return std::unexpected(*store_error_);
+    if (store_error_) {
+        auto error = *store_error_;
+        error.message = "the run could not be recorded in full (the store says " +
+                        end.stored_status + "; `sluice runs`, `show` and `logs` still read it): " +
+                        error.message;
+        return std::unexpected(std::move(error));
+    }
     return RunEnd{facts_.id, status};
 }
 

@@ -54,10 +54,16 @@ void JsonReporter::stage_finished(const StageFinished& stage) {
 }
 
 void JsonReporter::run_finished(const RunFinished& run) {
-    emit({{"event", "run_finished"},
-          {"run", run.run_id},
-          {"status", run.status},
-          {"duration_ms", run.duration_ms}});
+    nlohmann::json event = {{"event", "run_finished"},
+                            {"run", run.run_id},
+                            {"status", run.status},
+                            {"duration_ms", run.duration_ms}};
+    if (run.store_error) {
+        event["recorded"] = false;
+        event["store_error"] = *run.store_error;
+        event["stored_status"] = run.stored_status;
+    }
+    emit(std::move(event));
 }
 
 }  // namespace sluice::report

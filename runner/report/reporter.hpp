@@ -46,6 +46,10 @@ struct RunFinished {
     std::string status;      // passed, failed, cancelled, waiting
     std::int64_t duration_ms = 0;
     std::vector<StageFinished> stages;  // every stage of the run, in pipeline order
+    // Set when the run store could not record the run's end (a full disk): why, and the
+    // status the store still holds for the run (what `sluice show` says), not `status`.
+    std::optional<std::string> store_error;
+    std::string stored_status;
 };
 
 class Reporter {

@@ -121,6 +121,15 @@ void TextReporter::run_finished(const RunFinished& run) {
     if (live_) clear_footer();
     live_ = false;
     out_ << "\n" << summary_table(run.stages, color_);
+    if (run.store_error) {
+        // Not "run N failed": no one would find that end in the store.
+        out_ << paint(k_bold, "run " + std::to_string(run.run_id)) + " (" + run.status + " in " +
+                    format_duration(run.duration_ms) + ") could not be recorded in full: " +
+                    *run.store_error + "; the store says " + run.stored_status
+             << "\n";
+        out_.flush();
+        return;
+    }
     out_ << paint(k_bold, "run " + std::to_string(run.run_id) + " ") +
                 paint(status_color(run.status), run.status) + " in " +
                 format_duration(run.duration_ms)

@@ -313,7 +313,41 @@ Result<sqlite::Connection> open_database(const std::filesystem::path& path,
     int persist = 1;
     sqlite3_file_control(db->get(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     sqlite3_db_config(db->get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    auto before = db->query_int("PRAGMA user_version");
+    if (!before) return context(before.error());
     if (auto done = migrate(*db, path, steps); !done) return std::unexpected(done.error());
+    // A new (or migrated) schema goes into the main file at once: else it lives in the
+    // WAL until the first automatic checkpoint, and a copy of the file alone, or the file
+    // beside a lost WAL, is an empty database. Once per schema version, so it costs
+    // nothing after.
+    int known = steps.empty() ? 0 : steps.back().version;
+    if (*before < known) {
+        if (auto done = db->checkpoint(); !done) return context(done.error());
+    }
+    return std::move(*db);
+}
+
+Result<sqlite::Connection> open_database_read_only(const std::filesystem::path& path,
+                                                   std::span<const Migration> steps,
+                                                   std::chrono::milliseconds busy_timeout) {
+    auto db = sqlite::Connection::open_read_only(path);
+    if (!db) return std::unexpected(db.error());
+    sqlite3_busy_timeout(db->get(), static_cast<int>(busy_timeout.count()));
+    if (auto checked = check_not_newer(*db, path, steps); !checked) {
+        return std::unexpected(checked.error());
+    }
+    auto version = db->query_int("PRAGMA user_version");
+    if (!version) return std::unexpected(version.error());
+    int known = steps.empty() ? 0 : steps.back().version;
+    if (*version < known) {
+        return util::fail(util::ErrorCode::store,
+                          path.string() + " has schema version " + std::to_string(*version) +
+                              " and must be migrated to " + std::to_string(known) +
+                              ", which needs writing it");
+    }
+    for (const char* pragma : {"PRAGMA mmap_size = 268435456", "PRAGMA temp_store = MEMORY"}) {
+        if (auto done = db->exec(pragma); !done) return std::unexpected(done.error());
+    }
     return std::move(*db);
 }
 

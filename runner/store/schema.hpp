@@ -35,9 +35,17 @@ util::Status migrate(sqlite::Connection& db, const std::filesystem::path& path,
 
 // Opens (creating parent directories and the file) one of sluice's databases the way
 // every one is used: a busy timeout, refusing a newer schema, WAL with
-// synchronous=NORMAL, foreign keys on, and the missing migrations applied.
+// synchronous=NORMAL, foreign keys on, and the missing migrations applied (then
+// checkpointed, so the main file holds the schema).
 util::Result<sqlite::Connection> open_database(const std::filesystem::path& path,
                                                std::span<const Migration> steps,
                                                std::chrono::milliseconds busy_timeout);
+
+// Opens an existing database of sluice's for reading only: nothing is created, migrated
+// or written (a full disk, a read-only file system). A schema older than `steps` knows
+// is refused (reading it would need its migrations), as is a newer one.
+util::Result<sqlite::Connection> open_database_read_only(const std::filesystem::path& path,
+                                                         std::span<const Migration> steps,
+                                                         std::chrono::milliseconds busy_timeout);
 
 }  // namespace sluice::store

@@ -99,9 +99,16 @@ bool Statement::column_is_null(int column) const {
 // ---- Connection --------------------------------------------------------------------
 
 Result<Connection> Connection::open(const std::filesystem::path& path) {
-    sqlite3* raw = nullptr;
     // NOMUTEX: the Store serialises use of its connection with its own mutex.
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    return open_with(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+}
+
+Result<Connection> Connection::open_read_only(const std::filesystem::path& path) {
+    return open_with(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+}
+
+Result<Connection> Connection::open_with(const std::filesystem::path& path, int flags) {
+    sqlite3* raw = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     DbHandle db(raw);  // open_v2 may hand back a handle even when it fails
     if (rc != SQLITE_OK) {
@@ -154,6 +161,13 @@ Result<std::string> Connection::query_text(std::string_view sql) {
     auto row = stmt->step();
     if (!row) return std::unexpected(row.error());
     return *row ? stmt->column_text(0) : std::string();
+}
+
+Status Connection::checkpoint() {
+    int rc = sqlite3_wal_checkpoint_v2(db_.get(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                       nullptr);
+    if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY) return {};
+    return std::unexpected(error(db_.get(), "checkpointing the WAL"));
 }
 
 // ---- Transaction -------------------------------------------------------------------

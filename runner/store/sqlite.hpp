@@ -77,6 +77,8 @@ class Connection {
 public:
     // Opens (creating) the database file; the caller applies pragmas and the schema.
     static Result<Connection> open(const std::filesystem::path& path);
+    // Opens an existing database file for reading only (never creating or changing it).
+    static Result<Connection> open_read_only(const std::filesystem::path& path);
 
     Connection(Connection&&) noexcept = default;
     Connection& operator=(Connection&&) noexcept = default;
@@ -93,8 +95,13 @@ public:
     // The first column of the first row (pragmas such as user_version, journal_mode).
     Result<std::int64_t> query_int(std::string_view sql);
     Result<std::string> query_text(std::string_view sql);
+    // Copies what the WAL holds into the main database file, as far as it can without
+    // waiting for readers or writers (a PASSIVE checkpoint; SQLITE_BUSY, another
+    // connection checkpointing meanwhile, counts as done).
+    Status checkpoint();
 
 private:
+    static Result<Connection> open_with(const std::filesystem::path& path, int flags);
     explicit Connection(DbHandle db) : db_(std::move(db)) {}
 
     struct Hash {

@@ -407,6 +407,25 @@ Result<Store> Store::open(const std::filesystem::path& path, const StoreOptions&
     return Store(std::make_unique<Impl>(path, std::move(*db), options.clock));
 }
 
+Result<Store> Store::open_read_only(const std::filesystem::path& path,
+                                    const StoreOptions& options) {
+    auto db = open_database_read_only(path, migrations(), options.busy_timeout);
+    if (!db) return std::unexpected(db.error());
+    return Store(std::make_unique<Impl>(path, std::move(*db), options.clock));
+}
+
+Status Store::checkpoint() {
+    if (!impl_) return moved_from();
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->batching) {
+        return fail(ErrorCode::internal, "checkpoint: the store is batching writes");
+    }
+    if (auto done = impl_->db.checkpoint(); !done) {
+        return std::unexpected(impl_->error(done.error()));
+    }
+    return {};
+}
+
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;

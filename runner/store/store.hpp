@@ -200,6 +200,10 @@ public:
     // database at path, in WAL mode with synchronous=NORMAL: a committed write survives
     // the process being killed (not a power cut, which is not worth an fsync per write).
     static Result<Store> open(const std::filesystem::path& path, const StoreOptions& options = {});
+    // Opens an existing store for reading only (a full disk, a read-only file system):
+    // every write fails, nothing is migrated. For the commands that only read.
+    static Result<Store> open_read_only(const std::filesystem::path& path,
+                                        const StoreOptions& options = {});
 
     Store(Store&&) noexcept;
     Store& operator=(Store&&) noexcept;
@@ -296,6 +300,12 @@ public:
 
     // Whether the process that owns run `id` is alive (same boot, pid, start time).
     Result<bool> owner_alive(RunId id);
+
+    // Copies what the WAL holds into the main database file (a PASSIVE checkpoint: it
+    // never waits for another process), so the file alone, or beside a lost or damaged
+    // WAL, holds the history. The runner calls it once a run's end is recorded; it costs
+    // two fdatasyncs. Not while batching (the batch is not committed yet).
+    Status checkpoint();
 
 private:
     struct Impl;
