@@ -1,10 +1,6 @@
 // The deploy stage kind.
 #include "stages/deploy_kind.hpp"
 
-#include <cstdlib>
-
-#include "runner/access/access_store.hpp"
-#include "runner/access/authenticate.hpp"
 #include "runner/rules/glob.hpp"
 #include "stages/deploy_kubernetes.hpp"
 #include "stages/deploy_local.hpp"
@@ -12,44 +8,29 @@
 
 namespace sluice::stages {
 
-util::Status check_environment_write(const pipeline::Pipeline& pipeline,
-                                     const std::string& environment, const std::string& branch,
-                                     const std::filesystem::path& state_dir) {
+util::Status check_branch_rule(const pipeline::Pipeline& pipeline, const std::string& environment,
+                               const std::vector<std::string>& branches_with_commit,
+                               const std::string& commit, bool uncommitted) {
     const pipeline::Environment* env = pipeline.environment(environment);
-    if (env == nullptr) return {};
-    if (!env->branches.empty()) {
-        bool allowed = false;
-        for (const auto& glob : env->branches) allowed = allowed || rules::glob_match(glob, branch);
-        if (!allowed) {
-            std::string list;
-            for (const auto& b : env->branches) list += (list.empty() ? "" : ", ") + b;
-            return util::fail(util::ErrorCode::bad_input,
-                              "environment " + environment + " takes deployments from " + list +
-                                  " only; this run is " +
-                                  (branch.empty() ? std::string("on no branch")
-                                                  : "on " + branch));
+    if (env == nullptr || env->branches.empty()) return {};
+    std::string list;
+    for (const auto& b : env->branches) list += (list.empty() ? "" : ", ") + b;
+    std::string rule = "environment " + environment + " takes deployments from " + list + " only; ";
+    if (commit.empty()) {
+        return util::fail(util::ErrorCode::bad_input, rule + "this run has no commit");
+    }
+    if (uncommitted) {
+        return util::fail(util::ErrorCode::bad_input,
+                          rule + "this run has uncommitted changes, which are on no branch "
+                                 "(commit them, or run a commit instead of --worktree)");
+    }
+    for (const auto& branch : branches_with_commit) {
+        for (const auto& glob : env->branches) {
+            if (rules::glob_match(glob, branch)) return {};
         }
     }
-    if (env->is_protected) {
-        util::SystemClock clock;
-        auto store = access::AccessStore::open(access::AccessStore::file_in(state_dir), clock);
-        if (!store) return std::unexpected(store.error());
-        auto snapshot = store->read();
-        if (!snapshot) return std::unexpected(snapshot.error());
-        if (snapshot->find_environment(environment) == nullptr) {
-            // Protected, yet no token to check against: fail closed.
-            return util::fail(util::ErrorCode::bad_input,
-                              "environment " + environment +
-                                  " is protected but has no token yet (`sluice access protect " +
-                                  environment + "` makes one); nothing is written to it");
-        }
-        const char* presented = std::getenv("SLUICE_PROD_TOKEN");
-        auto checked = access::check_environment_token(
-            *snapshot, environment,
-            presented != nullptr ? std::optional<std::string_view>(presented) : std::nullopt);
-        if (!checked) return checked;
-    }
-    return {};
+    return util::fail(util::ErrorCode::bad_input,
+                      rule + "commit " + commit.substr(0, 8) + " is on none of them");
 }
 
 namespace {
@@ -65,8 +46,8 @@ std::string target_of(const StageContext& context) {
 util::Result<std::optional<exec::ProcessSpec>> DeployKind::prepare(
     const StageContext& context) const {
     const std::string& environment = *context.stage.environment;
-    if (auto ok = check_environment_write(context.pipeline, environment, context.branch,
-                                          context.state_dir);
+    if (auto ok = check_branch_rule(context.pipeline, environment, context.branches_with_commit,
+                                    context.commit, context.uncommitted);
         !ok) {
         return std::unexpected(ok.error());
     }

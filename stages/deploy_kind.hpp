@@ -1,5 +1,6 @@
-// The deploy stage kind: checks that the run may deploy to the stage's environment
-// (its branches; for a protected environment, the runner's SLUICE_PROD_TOKEN), then
+// The deploy stage kind: checks that the run's commit may go to the stage's environment
+// (its `branches:`; the engine has already checked the tokens of protected
+// environments, stages/environment_guard.hpp), then
 // deploys to its `target:`: `command` (the default) runs the stage's `run:` as a script
 // stage does; `local` runs the service under the state directory's supervisor and
 // switches to it once healthy (deploy_local.hpp); `kubernetes` applies a manifest and
@@ -19,10 +20,13 @@ public:
                        const exec::ProcessOutcome* outcome) const override;
 };
 
-// Whether this run may write to `environment` (deploy, promote): its branches and, when
-// protected, the token in SLUICE_PROD_TOKEN of this process. bad_input saying why not.
-util::Status check_environment_write(const pipeline::Pipeline& pipeline,
-                                     const std::string& environment, const std::string& branch,
-                                     const std::filesystem::path& state_dir);
+// Whether the run's commit may go to `environment` by its `branches:` (none: any): only
+// when one of `branches_with_commit` (the repository's branches that contain the commit,
+// StageContext) matches one of its globs, and never with uncommitted changes or without
+// a commit. What the run says its branch is (--branch) counts for nothing here.
+// bad_input saying why not.
+util::Status check_branch_rule(const pipeline::Pipeline& pipeline, const std::string& environment,
+                               const std::vector<std::string>& branches_with_commit,
+                               const std::string& commit, bool uncommitted);
 
 }  // namespace sluice::stages

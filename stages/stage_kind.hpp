@@ -36,6 +36,12 @@ struct StageContext {
     // others), by stage name: how a push finds the image stage's layout. Filled for
     // push stages only.
     std::map<std::string, nlohmann::json> upstream_outputs = {};
+    // For `branches:` of environments: the repository's branches (those some
+    // environment's globs match) whose tip is the run's commit or contains it, found
+    // when the run was set up (a kind never reads git itself); and whether the run's
+    // files differ from its commit (a --worktree run with uncommitted changes).
+    std::vector<std::string> branches_with_commit = {};
+    bool uncommitted = false;
 };
 
 struct StageResult {

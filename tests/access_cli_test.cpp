@@ -151,7 +151,7 @@ TEST_F(AccessCli, ProtectPrintsTheEnvironmentTokenOnce) {
     auto first = access({"protect", "production"});
     std::string token = printed_token(first);
     EXPECT_TRUE(token.starts_with("slc_env_")) << token;
-    EXPECT_NE(first.err.find("SLUICE_PROD_TOKEN"), std::string::npos);
+    EXPECT_NE(first.err.find("SLUICE_ENV_TOKEN_PRODUCTION"), std::string::npos);
     EXPECT_EQ(testing::read_file(file()).find(token.substr(8)), std::string::npos);
 
     auto again = access({"protect", "production"});

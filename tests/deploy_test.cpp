@@ -159,13 +159,15 @@ TEST_F(Deploy, NothingToRollBackToIsAClearError) {
 
 TEST_F(Deploy, ADeployFromAnotherBranchIsRefused) {
     git(repo_.dir(), {"checkout", "-q", "-b", "feature/x"});
+    std::string sha = repo_.commit("on feature/x only");  // main's tip would qualify
     ASSERT_EQ(sluice({"run"}).exit_code, 3);
     auto r = approve(1);
     EXPECT_EQ(r.exit_code, 1) << r.out;
     auto deploy = stage(1, "deploy-production");
     EXPECT_EQ(deploy["status"], "failed");
     EXPECT_EQ(deploy["reason"],
-              "environment production takes deployments from main only; this run is on feature/x");
+              "environment production takes deployments from main only; commit " +
+                  sha.substr(0, 8) + " is on none of them");
     EXPECT_EQ(testing::read_file(dir_ / "deployed.log"), "staging\n");
     EXPECT_EQ(sluice({"registry", "alias", "churn", "production"}).exit_code, 2);  // not moved
 }

@@ -1,4 +1,4 @@
-// Token checks, approver matching and environment tokens over an access snapshot.
+// Token checks and approver matching over an access snapshot.
 #include "runner/access/authenticate.hpp"
 
 #include <algorithm>
@@ -127,27 +127,6 @@ std::vector<std::string> unknown_approvers(const AccessSnapshot& snapshot,
         }
     }
     return out;
-}
-
-util::Status check_environment_token(const AccessSnapshot& snapshot, const std::string& environment,
-                                     std::optional<std::string_view> presented) {
-    const ProtectedEnvironment* env = snapshot.find_environment(environment);
-    if (env == nullptr) return {};
-    std::string variable(k_environment_token_variable);
-    if (!presented || presented->empty()) {
-        return util::fail(util::ErrorCode::bad_input,
-                          environment + " is protected: writes need its token in " + variable);
-    }
-    if (auto id = token_id_of(*presented)) {
-        return util::fail(util::ErrorCode::bad_input, "the token in " + variable +
-                                                          " is a user's token (" + *id + "), not " +
-                                                          environment + "'s");
-    }
-    if (!verify_secret(env->hash, *presented)) {
-        return util::fail(util::ErrorCode::bad_input,
-                          "the token in " + variable + " is not " + environment + "'s");
-    }
-    return {};
 }
 
 }  // namespace sluice::access

@@ -1,11 +1,10 @@
 // Who is asking, and may they: pure checks over an access snapshot. authenticate()
 // turns a presented token into an identity or a denial whose reason callers record
 // in the audit log; may_approve() matches a user against an approvers list of user
-// and group names; check_environment_token() guards writes to protected environments.
+// and group names. Environment tokens are checked in environment_token.hpp.
 #pragma once
 
 #include <expected>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,11 +64,5 @@ bool may_approve(const AccessSnapshot& snapshot, const std::string& user,
 // (worth a warning where a pipeline is validated against the access file).
 std::vector<std::string> unknown_approvers(const AccessSnapshot& snapshot,
                                            const std::vector<std::string>& approvers);
-
-// Ok when `environment` is not protected by a token; else ok only when `presented`
-// (the runner's SLUICE_PROD_TOKEN) is that environment's token, checked by hash in
-// constant time. bad_input otherwise, with a message saying which of the two it is.
-util::Status check_environment_token(const AccessSnapshot& snapshot, const std::string& environment,
-                                     std::optional<std::string_view> presented);
 
 }  // namespace sluice::access

@@ -156,33 +156,5 @@ TEST_F(AuthenticateTest, ApproversThatNameNobody) {
               (std::vector<std::string>{"qa", "dave"}));
 }
 
-TEST(EnvironmentToken, OnlyProtectedEnvironmentsNeedOne) {
-    AccessSnapshot snapshot;
-    auto token = new_environment_token();
-    auto hash = hash_secret(*token);
-    snapshot.environments.push_back(ProtectedEnvironment{"production", *hash, 1});
-
-    EXPECT_TRUE(check_environment_token(snapshot, "staging", std::nullopt).has_value());
-    EXPECT_TRUE(check_environment_token(snapshot, "production", *token).has_value());
-
-    auto none = check_environment_token(snapshot, "production", std::nullopt);
-    ASSERT_FALSE(none.has_value());
-    EXPECT_EQ(none.error().code, util::ErrorCode::bad_input);
-    EXPECT_EQ(none.error().message,
-              "production is protected: writes need its token in SLUICE_PROD_TOKEN");
-    EXPECT_FALSE(check_environment_token(snapshot, "production", "").has_value());
-
-    auto other = new_environment_token();
-    auto wrong = check_environment_token(snapshot, "production", *other);
-    ASSERT_FALSE(wrong.has_value());
-    EXPECT_EQ(wrong.error().message, "the token in SLUICE_PROD_TOKEN is not production's");
-
-    auto user_token = new_user_token("tok_a11ce0");
-    auto users = check_environment_token(snapshot, "production", *user_token);
-    ASSERT_FALSE(users.has_value());
-    EXPECT_EQ(users.error().message,
-              "the token in SLUICE_PROD_TOKEN is a user's token (tok_a11ce0), not production's");
-}
-
 }  // namespace
 }  // namespace sluice::access

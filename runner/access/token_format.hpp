@@ -16,9 +16,8 @@ namespace sluice::access {
 inline constexpr std::string_view k_token_prefix = "slc_";
 inline constexpr std::string_view k_environment_token_prefix = "slc_env_";
 
-// Where the runner finds a user's token and a protected environment's token.
+// Where the runner finds a user's token (an environment's: environment_token.hpp).
 inline constexpr std::string_view k_token_variable = "SLUICE_TOKEN";
-inline constexpr std::string_view k_environment_token_variable = "SLUICE_PROD_TOKEN";
 
 // Whether `text` has the shape of a token id (`tok_` and 6 lowercase hex digits).
 bool is_token_id(std::string_view text);

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "runner/access/access_store.hpp"
+#include "runner/access/environment_token.hpp"
 #include "runner/access/token_format.hpp"
 #include "runner/cli/commands.hpp"
 
@@ -118,8 +119,10 @@ int protect(const GlobalOptions& global, const std::string& environment) {
                   << (token->replaced ? "; its previous token no longer works" : "")
                   << "; that is its token, shown this once: sluice keeps only a hash of it and "
                      "cannot show it again. Only a runner with it in "
-                  << access::k_environment_token_variable << " may deploy, promote or roll back "
-                  << environment << ".\n";
+                  << access::environment_token_variable(environment) << " (or a file named by "
+                  << access::environment_token_file_variable(environment)
+                  << ") may deploy to, promote, move the alias of or roll back " << environment
+                  << ".\n";
         return 0;
     });
 }

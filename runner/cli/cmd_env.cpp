@@ -21,6 +21,7 @@
 #include "runner/deploy/service_process.hpp"
 #include "runner/deploy/supervisor_protocol.hpp"
 #include "runner/pipeline/model_names.hpp"
+#include "stages/environment_guard.hpp"
 
 namespace sluice::cli {
 
@@ -206,6 +207,15 @@ int rollback(const GlobalOptions& global, const std::string& environment, std::i
         return report_error({util::ErrorCode::internal,
                              "run " + std::to_string(old.id) + " has no stage " + target->stage, {}});
     }
+    // The one check of environment writes, before anything starts: a rollback without
+    // the environment's token starts no run. (The run checks again when its deploy
+    // starts, in whichever process that is, e.g. an approver's; that one shows warnings.)
+    if (auto guarded = stages::check_environment_writes(
+            session->state.root, stages::environments_of_deploy(*loaded, *stage),
+            access::process_variables());
+        !guarded) {
+        return report_error(guarded.error());
+    }
     engine::RunRequest request;
     request.pipeline = std::move(*loaded);
     request.yaml = old.yaml;
@@ -233,6 +243,15 @@ int rollback(const GlobalOptions& global, const std::string& environment, std::i
             if (!checked) return report_error(checked.error());
             request.workspace = checked->dir() / request.source.value("subdir", std::string());
             lease = std::move(*checked);
+            // Branch rules: the branches that contain the commit now.
+            auto branches = deploy_branches(request.source["repo"].get<std::string>(),
+                                            request.pipeline, old.commit);
+            if (!branches) return report_error(branches.error());
+            request.branches_with_commit = std::move(*branches);
+        } else {
+            // It ran a working tree, which may have changed since: a branch-restricted
+            // environment takes no rollback to it (fail closed).
+            request.uncommitted = true;
         }
     }
     if (!json) {

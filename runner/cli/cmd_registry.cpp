@@ -1,10 +1,13 @@
 // `sluice registry models | versions MODEL | metrics MODEL VERSION | alias MODEL ALIAS
 // [VERSION]`: reading and writing the model registry (builtin by default, or MLflow
-// with --registry mlflow and MLFLOW_TRACKING_URI or --uri).
+// with --registry mlflow and MLFLOW_TRACKING_URI or --uri). Moving an alias that belongs
+// to a protected environment needs that environment's token (stages/environment_guard.hpp).
 #include <iomanip>
 #include <iostream>
 
 #include "runner/cli/commands.hpp"
+#include "runner/pipeline/loader.hpp"
+#include "stages/environment_guard.hpp"
 #include "stages/registry_factory.hpp"
 
 namespace sluice::cli {
@@ -121,6 +124,19 @@ int alias(const GlobalOptions& global, const RegistryOptions& options, const std
         }
         return 0;
     }
+    // Moving an alias is a write to every environment it belongs to: the environment
+    // named like it and, in the sluice.yml here (one that loads), those that promote to it.
+    auto session = open_session(global, std::filesystem::current_path());
+    if (!session) return report_error(session.error());
+    std::optional<pipeline::Pipeline> here;
+    if (std::error_code ec; std::filesystem::is_regular_file("sluice.yml", ec)) {
+        if (auto loaded = pipeline::load_pipeline_file("sluice.yml")) here = std::move(*loaded);
+    }
+    auto guarded = stages::check_environment_writes(
+        session->state.root, stages::environments_of_alias(here ? &*here : nullptr, alias_name),
+        access::process_variables());
+    if (!guarded) return report_error(guarded.error());
+    for (const auto& w : *guarded) std::cerr << "sluice: warning: " << w << "\n";
     const char* user = std::getenv("USER");
     std::string actor = user != nullptr && *user != '\0' ? user : "unknown";
     auto before = (*reg)->by_alias(model, alias_name);

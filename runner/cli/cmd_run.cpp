@@ -92,6 +92,10 @@ int run_pipeline(const GlobalOptions& global, const RunOptions& options) {
     request.commit = src.commit;
     request.source = src.source;
     request.no_cache = options.no_cache;
+    // --branch describes the event; what may deploy is decided by the branches that
+    // contain the commit (deploy_branches).
+    request.branches_with_commit = src.branches_with_commit;
+    request.uncommitted = src.uncommitted;
     if (request.commit && !trigger.branch.empty()) request.commit->branch = trigger.branch;
     for (const auto& d : decisions) {
         if (!d.decision.yes) request.skipped.emplace_back(d.stage, d.decision.why);

@@ -13,6 +13,8 @@
 #include "runner/git/revision.hpp"
 #include "runner/pipeline/loader.hpp"
 #include "runner/pipeline/pipeline_memo.hpp"
+#include "runner/git/branches.hpp"
+#include "runner/rules/glob.hpp"
 
 namespace sluice::cli {
 
@@ -66,7 +68,40 @@ util::Status check_out(const std::filesystem::path& repo, RunSource& src) {
     return {};
 }
 
+bool has_branch_rules(const pipeline::Pipeline& pipeline) {
+    return std::ranges::any_of(pipeline.environments,
+                               [](const auto& env) { return !env.branches.empty(); });
+}
+
+// The branches that contain the run's commit (and, for the working tree, whether it has
+// uncommitted changes), when some environment has `branches:`.
+util::Status find_deploy_branches(const std::filesystem::path& repo, RunSource& src,
+                                  bool worktree) {
+    if (!src.commit || !has_branch_rules(src.pipeline)) return {};
+    auto branches = deploy_branches(repo, src.pipeline, src.commit->sha);
+    if (!branches) return std::unexpected(branches.error());
+    src.branches_with_commit = std::move(*branches);
+    if (worktree) {
+        auto dirty = git::count_uncommitted(repo);
+        src.uncommitted = !dirty || *dirty > 0;  // cannot tell: as if changed (fail closed)
+    }
+    return {};
+}
+
 }  // namespace
+
+util::Result<std::vector<std::string>> deploy_branches(const std::filesystem::path& repo,
+                                                       const pipeline::Pipeline& pipeline,
+                                                       const std::string& sha) {
+    if (!has_branch_rules(pipeline)) return std::vector<std::string>{};
+    return git::branches_containing(repo, sha, [&](const std::string& branch) {
+        return std::ranges::any_of(pipeline.environments, [&](const auto& env) {
+            return std::ranges::any_of(env.branches, [&](const std::string& glob) {
+                return rules::glob_match(glob, branch);
+            });
+        });
+    });
+}
 
 util::Result<git::WorkspaceLease> check_out_commit(const Session& session,
                                                    const std::filesystem::path& repo,
@@ -120,6 +155,7 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
         src.workspace = src.lease->dir() / file.parent_path();
         src.source["subdir"] = file.parent_path().generic_string();
         if (auto st = find_changes(*mirror, options, src); !st) return std::unexpected(st.error());
+        if (auto st = find_deploy_branches(*mirror, src, false); !st) return std::unexpected(st.error());
         return src;
     }
 
@@ -154,6 +190,9 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
             auto commit = git::resolve_revision(*repo, "HEAD");
             if (commit) src.commit = *commit;
             if (auto st = find_changes(*repo, options, src); !st) return std::unexpected(st.error());
+            if (auto st = find_deploy_branches(*repo, src, true); !st) {
+                return std::unexpected(st.error());
+            }
         }
         return src;
     }
@@ -190,6 +229,7 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
     src.workspace = src.lease->dir() / std::filesystem::path(rel).parent_path();
     src.source["subdir"] = std::filesystem::path(rel).parent_path().generic_string();
     if (auto st = find_changes(*repo, options, src); !st) return std::unexpected(st.error());
+    if (auto st = find_deploy_branches(*repo, src, false); !st) return std::unexpected(st.error());
     return src;
 }
 

@@ -56,7 +56,17 @@ struct RunSource {
     // The last run's memo, loading (and checked) while the pipeline is parsed: runs of
     // the working tree only (a fresh checkout has nothing the memo could vouch for).
     std::shared_ptr<engine::RememberedRun> remembered;
+    // What environments' `branches:` are checked against: the repository's branches
+    // that contain the commit, and whether a --worktree run has uncommitted changes.
+    std::vector<std::string> branches_with_commit = {};
+    bool uncommitted = false;
 };
+
+// The branches of `repo` that contain commit `sha`, among those the `branches:` globs of
+// `pipeline`'s environments match (empty when no environment has `branches:`).
+util::Result<std::vector<std::string>> deploy_branches(const std::filesystem::path& repo,
+                                                       const pipeline::Pipeline& pipeline,
+                                                       const std::string& sha);
 
 // Takes a free workspace from the pool of the state directory and checks the commit of
 // `repo` out into it.

@@ -68,6 +68,8 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
     if (!request.tag.empty()) new_run.options["tag"] = request.tag;
     if (!request.rollback.is_null()) new_run.options["rollback"] = request.rollback;
     if (request.no_cache) new_run.options["no_cache"] = true;
+    new_run.options["branches_with_commit"] = request.branches_with_commit;
+    if (request.uncommitted) new_run.options["uncommitted"] = true;
     auto id = deps_.store.create_run(new_run);
     if (!id) return std::unexpected(id.error());
     if (request.on_created) request.on_created(*id);
@@ -99,6 +101,8 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
                    request.tag,  request.commit,    request.workspace, request.jobs, false,
                    request.rollback, !request.no_cache, new_run.yaml_digest,
                    request.remembered};
+    facts.branches_with_commit = request.branches_with_commit;
+    facts.uncommitted = request.uncommitted;
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }
@@ -178,6 +182,15 @@ util::Result<RunEnd> Engine::resume(store::RunId id, int jobs,
                    !run.options.value("no_cache", false),
                    "",  // a resumed run neither uses nor leaves a remembered run
                    nullptr};
+    // A run stored before these were kept has none: its branch-restricted deploys are
+    // refused (fail closed).
+    if (auto b = run.options.find("branches_with_commit");
+        b != run.options.end() && b->is_array()) {
+        for (const auto& name : *b) {
+            if (name.is_string()) facts.branches_with_commit.push_back(name.get<std::string>());
+        }
+    }
+    facts.uncommitted = run.options.value("uncommitted", false);
     RunExecution execution(deps_, p, std::move(facts), std::move(starts));
     return execution.execute();
 }

@@ -46,6 +46,10 @@ struct RunRequest {
     bool no_cache = false;
     // The last run's memo, loaded ahead by the caller (remembered_run.hpp); optional.
     std::shared_ptr<RememberedRun> remembered;
+    // The branches that contain the commit, and whether the files are uncommitted
+    // (see RunFacts); what environments' `branches:` are checked against.
+    std::vector<std::string> branches_with_commit;
+    bool uncommitted = false;
 };
 
 struct RunEnd {

@@ -14,6 +14,7 @@
 #include "runner/exec/log_writer.hpp"
 #include "runner/pipeline/expressions.hpp"
 #include "runner/pipeline/model_names.hpp"
+#include "stages/environment_guard.hpp"
 
 namespace sluice::engine {
 
@@ -314,6 +315,20 @@ void RunExecution::start_stage(int s) {
             if (*taken) return;
         }
     }
+    if (stage.kind == pipeline::StageKind::deploy) {
+        // The one check of the writes this stage makes: its deploy, its promotion and the
+        // environment's record all happen in this process after it, or not at all.
+        auto guarded = stages::check_environment_writes(
+            deps_.state.root, stages::environments_of_deploy(pipeline_, stage),
+            [this](const std::string& name) -> std::optional<std::string> {
+                for (const auto& [k, v] : deps_.runner_env) {
+                    if (k == name) return v;
+                }
+                return std::nullopt;
+            });
+        if (!guarded) return fail(guarded.error().message);
+        for (const auto& w : *guarded) deps_.reporter.warning(w);
+    }
     // Only a stage that runs needs its whole environment (a cached one is done above).
     auto env = environment_for(s);
     if (!env) return fail(env.error().message);
@@ -325,6 +340,10 @@ void RunExecution::start_stage(int s) {
         facts_.commit ? facts_.commit->sha : std::string(),
         facts_.commit ? facts_.commit->branch : std::string(), deps_.state.root,
         deps_.state.stage_dir(facts_.id, stage.name)});
+    if (stage.kind == pipeline::StageKind::deploy) {
+        slot.context->branches_with_commit = facts_.branches_with_commit;
+        slot.context->uncommitted = facts_.uncommitted;
+    }
     if (stage.kind == pipeline::StageKind::push) {
         // Only a push reads them (the image it sends): copying every upstream stage's
         // outputs into every stage's context would cost a chain of N stages N^2 copies.

@@ -53,6 +53,10 @@ struct RunFacts {
     // checks started) before the run; used when its key matches the run's, else the run
     // loads its own.
     std::shared_ptr<RememberedRun> remembered;
+    // What `branches:` rules are checked against (StageContext::branches_with_commit,
+    // ::uncommitted); kept in the run's options for a resume.
+    std::vector<std::string> branches_with_commit = {};
+    bool uncommitted = false;
 };
 
 class RunExecution {

@@ -114,7 +114,7 @@ struct Stage {
 struct Environment {
     std::string name;
     std::vector<std::string> branches;   // globs; empty: any branch
-    bool is_protected = false;           // writes need SLUICE_PROD_TOKEN
+    bool is_protected = false;           // writes need its token (access/environment_token.hpp)
     std::optional<Approval> approval;    // for every deploy to it (a stage's own wins)
     std::string alias;                   // the registry alias it moves (default: its name)
     Pos pos;

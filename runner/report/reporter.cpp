@@ -4,11 +4,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iostream>
 
 #include "runner/report/json_reporter.hpp"
 #include "runner/report/text_reporter.hpp"
 
 namespace sluice::report {
+
+void Reporter::warning(const std::string& text) {
+    std::cerr << "sluice: warning: " << text << "\n" << std::flush;
+}
 
 Style choose_style(bool json, int fd) {
     if (json) return Style::json;

@@ -64,6 +64,9 @@ public:
     virtual void run_finished(const RunFinished& run) = 0;
     // Called now and then while stages run (the live view redraws its timers).
     virtual void tick() {}
+    // Something the person should know that is no stage's output (a deprecated
+    // variable was used): one line on stderr, `sluice: warning: TEXT`.
+    virtual void warning(const std::string& text);
 };
 
 enum class Style { live, plain, json };
