@@ -207,6 +207,7 @@ util::Result<AccessSnapshot> parse_access_file(std::string_view text,
             user.email = reader.string(item, "email", false);
             user.display = reader.string(item, "display", false);
             user.groups = reader.strings(item, "groups");
+            user.accounts = reader.strings(item, "accounts");
             user.created_ms = reader.integer(item, "created_ms", false);
             user.disabled = reader.boolean(item, "disabled");
             user.disabled_ms = reader.optional_integer(item, "disabled_ms");
@@ -216,6 +217,9 @@ util::Result<AccessSnapshot> parse_access_file(std::string_view text,
         for (const auto& group : user.groups) {
             if (!reader.error()) reader.check(check_name("group name", group));
         }
+        for (const auto& account : user.accounts) {
+            if (!reader.error()) reader.check(check_name("account name", account));
+        }
         if (!reader.error() && !seen.insert(user.name).second) {
             reader.problem("user `" + user.name + "` is listed twice");
         }
@@ -223,6 +227,9 @@ util::Result<AccessSnapshot> parse_access_file(std::string_view text,
         std::ranges::sort(user.groups);
         auto [first, last] = std::ranges::unique(user.groups);
         user.groups.erase(first, last);
+        std::ranges::sort(user.accounts);
+        auto [a_first, a_last] = std::ranges::unique(user.accounts);
+        user.accounts.erase(a_first, a_last);
         snapshot.users.push_back(std::move(user));
     }
 
@@ -283,6 +290,7 @@ std::string format_access_file(const AccessSnapshot& snapshot) {
         if (!user.email.empty()) u["email"] = user.email;
         if (!user.display.empty()) u["display"] = user.display;
         u["groups"] = user.groups;
+        if (!user.accounts.empty()) u["accounts"] = user.accounts;
         u["created_ms"] = user.created_ms;
         u["disabled"] = user.disabled;
         u["disabled_ms"] = optional_ms(user.disabled_ms);

@@ -18,8 +18,9 @@ AccessSnapshot sample() {
                            {"ml", "release-managers"},
                            1000,
                            false,
-                           std::nullopt});
-    s.users.push_back(User{"bob", "", "", {}, 2000, true, 3000});
+                           std::nullopt,
+                           {"alee"}});
+    s.users.push_back(User{"bob", "", "", {}, 2000, true, 3000, {}});
     SecretHash hash{"pbkdf2-sha256", 5000, std::string(32, 'a'), std::string(64, 'b')};
     s.tokens.push_back(TokenRecord{"tok_3f9a2c", "alice", "laptop", hash, 1500, std::nullopt});
     s.tokens.push_back(TokenRecord{"tok_000001", "bob", "", hash, 2500, 3000});
@@ -41,6 +42,8 @@ TEST(AccessFile, RoundTripKeepsEverything) {
     EXPECT_EQ(format_access_file(*back), text);
     ASSERT_EQ(back->users.size(), 2u);
     EXPECT_EQ(back->users[0].groups, (std::vector<std::string>{"ml", "release-managers"}));
+    EXPECT_EQ(back->users[0].accounts, std::vector<std::string>{"alee"});
+    EXPECT_TRUE(back->users[1].accounts.empty());
     EXPECT_TRUE(back->users[1].disabled);
     EXPECT_EQ(back->users[1].disabled_ms, 3000);
     EXPECT_FALSE(back->tokens[0].revoked());

@@ -24,6 +24,10 @@ struct User {
     std::int64_t created_ms = 0;
     bool disabled = false;  // revoked: no token of theirs authenticates
     std::optional<std::int64_t> disabled_ms;
+    // The OS accounts that are this person (sorted, no duplicates): a run triggered by
+    // one of them is theirs for `self_approval: false`, as is one triggered by an
+    // account named like the user.
+    std::vector<std::string> accounts;
 };
 
 struct TokenRecord {

@@ -91,9 +91,13 @@ util::Result<User> AccessStore::add_user(const NewUser& request) {
     if (auto ok = check_free_text("display name", request.display); !ok) {
         return std::unexpected(ok.error());
     }
+    for (const auto& account : request.accounts) {
+        if (auto ok = check_name("account name", account); !ok) return std::unexpected(ok.error());
+    }
     User user{request.name,       request.email, request.display, request.groups,
-              clock_->epoch_ms(), false,         std::nullopt};
+              clock_->epoch_ms(), false,         std::nullopt,    request.accounts};
     sort_unique(user.groups);
+    sort_unique(user.accounts);
     auto done = update([&](AccessSnapshot& snapshot) -> util::Status {
         if (const User* existing = snapshot.find_user(user.name)) {
             return util::fail(ErrorCode::bad_input, "user " + ticked(user.name) +

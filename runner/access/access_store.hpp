@@ -22,6 +22,7 @@ struct NewUser {
     std::vector<std::string> groups;
     std::string email;    // optional
     std::string display;  // optional
+    std::vector<std::string> accounts;  // optional: the OS accounts that are this person
 };
 
 // What revoke() did.

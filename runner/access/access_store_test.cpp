@@ -46,8 +46,8 @@ TEST_F(AccessStoreTest, AMissingFileIsEmptyAndNotCreatedByReading) {
 
 TEST_F(AccessStoreTest, AddsUsersWithGroupsInAPrivateFile) {
     auto store = open();
-    auto alice =
-        store.add_user({"alice", {"release-managers", "ml", "ml"}, "alice@example.com", "Alice"});
+    auto alice = store.add_user(
+        {"alice", {"release-managers", "ml", "ml"}, "alice@example.com", "Alice", {}});
     ASSERT_TRUE(alice.has_value()) << alice.error().message;
     EXPECT_EQ(alice->groups, (std::vector<std::string>{"ml", "release-managers"}));
     EXPECT_EQ(alice->created_ms, clock_.epoch_ms());
@@ -64,25 +64,25 @@ TEST_F(AccessStoreTest, AddsUsersWithGroupsInAPrivateFile) {
 
 TEST_F(AccessStoreTest, RefusesDuplicatesBadNamesAndUserGroupClashes) {
     auto store = open();
-    ASSERT_TRUE(store.add_user({"alice", {"release-managers"}, "", ""}));
-    auto twice = store.add_user({"alice", {}, "", ""});
+    ASSERT_TRUE(store.add_user({"alice", {"release-managers"}, "", "", {}}));
+    auto twice = store.add_user({"alice", {}, "", "", {}});
     ASSERT_FALSE(twice.has_value());
     EXPECT_EQ(twice.error().code, util::ErrorCode::bad_input);
     EXPECT_EQ(twice.error().message, "user `alice` already exists");
 
-    auto bad = store.add_user({"al/ice", {}, "", ""});
+    auto bad = store.add_user({"al/ice", {}, "", "", {}});
     ASSERT_FALSE(bad.has_value());
     EXPECT_EQ(bad.error().code, util::ErrorCode::bad_input);
-    auto bad_group = store.add_user({"bob", {"ops team"}, "", ""});
+    auto bad_group = store.add_user({"bob", {"ops team"}, "", "", {}});
     ASSERT_FALSE(bad_group.has_value());
     EXPECT_NE(bad_group.error().message.find("group name `ops team`"), std::string::npos);
-    auto bad_email = store.add_user({"bob", {}, "bob", ""});
+    auto bad_email = store.add_user({"bob", {}, "bob", "", {}});
     ASSERT_FALSE(bad_email.has_value());
 
-    auto named_like_group = store.add_user({"release-managers", {}, "", ""});
+    auto named_like_group = store.add_user({"release-managers", {}, "", "", {}});
     ASSERT_FALSE(named_like_group.has_value());
     EXPECT_NE(named_like_group.error().message.find("is a group"), std::string::npos);
-    auto group_like_user = store.add_user({"bob", {"alice"}, "", ""});
+    auto group_like_user = store.add_user({"bob", {"alice"}, "", "", {}});
     ASSERT_FALSE(group_like_user.has_value());
     EXPECT_NE(group_like_user.error().message.find("is a user's name"), std::string::npos);
 
@@ -91,7 +91,7 @@ TEST_F(AccessStoreTest, RefusesDuplicatesBadNamesAndUserGroupClashes) {
 
 TEST_F(AccessStoreTest, GroupsCanBeAddedAndRemoved) {
     auto store = open();
-    ASSERT_TRUE(store.add_user({"bob", {}, "", ""}));
+    ASSERT_TRUE(store.add_user({"bob", {}, "", "", {}}));
     auto added = store.add_to_groups("bob", {"release-managers", "ml"});
     ASSERT_TRUE(added.has_value());
     EXPECT_EQ(added->groups, (std::vector<std::string>{"ml", "release-managers"}));
@@ -105,7 +105,7 @@ TEST_F(AccessStoreTest, GroupsCanBeAddedAndRemoved) {
 
 TEST_F(AccessStoreTest, TokensAreStoredOnlyAsSaltedHashes) {
     auto store = open();
-    ASSERT_TRUE(store.add_user({"alice", {}, "", ""}));
+    ASSERT_TRUE(store.add_user({"alice", {}, "", "", {}}));
     auto token = store.add_token("alice", "laptop");
     ASSERT_TRUE(token.has_value()) << token.error().message;
     EXPECT_EQ(token->user, "alice");
@@ -132,7 +132,7 @@ TEST_F(AccessStoreTest, TokensOnlyForExistingEnabledUsers) {
     EXPECT_EQ(unknown.error().code, util::ErrorCode::not_found);
     EXPECT_NE(unknown.error().message.find("there is no user `nobody`"), std::string::npos);
 
-    ASSERT_TRUE(store.add_user({"bob", {}, "", ""}));
+    ASSERT_TRUE(store.add_user({"bob", {}, "", "", {}}));
     ASSERT_TRUE(store.revoke("bob"));
     auto disabled = store.add_token("bob", "");
     ASSERT_FALSE(disabled.has_value());
@@ -141,7 +141,7 @@ TEST_F(AccessStoreTest, TokensOnlyForExistingEnabledUsers) {
 
 TEST_F(AccessStoreTest, RevokingATokenIdRevokesThatTokenOnly) {
     auto store = open();
-    ASSERT_TRUE(store.add_user({"alice", {}, "", ""}));
+    ASSERT_TRUE(store.add_user({"alice", {}, "", "", {}}));
     auto laptop = store.add_token("alice", "laptop");
     auto ci = store.add_token("alice", "ci");
     ASSERT_TRUE(laptop && ci);
@@ -165,8 +165,8 @@ TEST_F(AccessStoreTest, RevokingATokenIdRevokesThatTokenOnly) {
 
 TEST_F(AccessStoreTest, RevokingAUserDisablesThemAndRevokesAllTheirTokens) {
     auto store = open();
-    ASSERT_TRUE(store.add_user({"alice", {}, "", ""}));
-    ASSERT_TRUE(store.add_user({"bob", {}, "", ""}));
+    ASSERT_TRUE(store.add_user({"alice", {}, "", "", {}}));
+    ASSERT_TRUE(store.add_user({"bob", {}, "", "", {}}));
     auto a1 = store.add_token("alice", "");
     auto a2 = store.add_token("alice", "");
     auto b1 = store.add_token("bob", "");
@@ -227,7 +227,7 @@ TEST_F(AccessStoreTest, ProtectingAnEnvironmentAgainReplacesItsToken) {
 
 TEST_F(AccessStoreTest, ACorruptedFileIsAClearErrorAndNeverOverwritten) {
     auto store = open();
-    ASSERT_TRUE(store.add_user({"alice", {}, "", ""}));
+    ASSERT_TRUE(store.add_user({"alice", {}, "", "", {}}));
     std::string garbage = testing::read_file(path()).substr(0, 40);  // a torn copy
     dir_.write("access.json", garbage);
 
@@ -238,7 +238,7 @@ TEST_F(AccessStoreTest, ACorruptedFileIsAClearErrorAndNeverOverwritten) {
     EXPECT_NE(reopened.error().message.find("not valid JSON"), std::string::npos);
 
     // A store opened before the damage reads again before every change.
-    auto added = store.add_user({"bob", {}, "", ""});
+    auto added = store.add_user({"bob", {}, "", "", {}});
     ASSERT_FALSE(added.has_value());
     EXPECT_EQ(added.error().code, util::ErrorCode::io);
     EXPECT_FALSE(store.add_token("alice", "").has_value());
@@ -270,7 +270,7 @@ TEST_F(AccessStoreTest, ConcurrentThreadsLoseNoUser) {
             }
             for (int i = 0; i < k_each; ++i) {
                 std::string name = "t" + std::to_string(t) + "-u" + std::to_string(i);
-                if (!store->add_user({name, {"g" + std::to_string(t)}, "", ""})) ++failures;
+                if (!store->add_user({name, {"g" + std::to_string(t)}, "", "", {}})) ++failures;
             }
         });
     }
@@ -284,7 +284,7 @@ TEST_F(AccessStoreTest, ConcurrentThreadsLoseNoUser) {
 TEST_F(AccessStoreTest, ConcurrentProcessesLoseNoChange) {
     constexpr int k_processes = 4;
     constexpr int k_each = 6;
-    ASSERT_TRUE(open().add_user({"owner", {}, "", ""}));
+    ASSERT_TRUE(open().add_user({"owner", {}, "", "", {}}));
     std::vector<pid_t> children;
     for (int p = 0; p < k_processes; ++p) {
         pid_t pid = ::fork();
@@ -294,10 +294,10 @@ TEST_F(AccessStoreTest, ConcurrentProcessesLoseNoChange) {
             auto store = AccessStore::open(path(), clock);
             bool ok = store.has_value();
             for (int i = 0; ok && i < k_each; ++i) {
-                ok =
-                    store
-                        ->add_user({"p" + std::to_string(p) + "-u" + std::to_string(i), {}, "", ""})
-                        .has_value();
+                ok = store
+                         ->add_user(
+                             {"p" + std::to_string(p) + "-u" + std::to_string(i), {}, "", "", {}})
+                         .has_value();
                 ok = ok && store->add_token("owner", "p" + std::to_string(p)).has_value();
             }
             ::_exit(ok ? 0 : 1);

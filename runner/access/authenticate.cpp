@@ -106,7 +106,7 @@ Authentication authenticate(const AccessSnapshot& snapshot, std::string_view tok
                     "the token is " + ticked(user->name) + "'s, not " + ticked(claimed) + "'s", *id,
                     claimed);
     }
-    return Identity{user->name, *id, user->groups, user->email, user->display};
+    return Identity{user->name, *id, user->groups, user->email, user->display, user->accounts};
 }
 
 bool may_approve(const AccessSnapshot& snapshot, const std::string& user,

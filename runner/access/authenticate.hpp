@@ -45,6 +45,7 @@ struct Identity {
     std::vector<std::string> groups;  // sorted
     std::string email;
     std::string display;
+    std::vector<std::string> accounts;  // the OS accounts that are this user (User::accounts)
 };
 
 using Authentication = std::expected<Identity, Denial>;

@@ -21,9 +21,10 @@ class AuthenticateTest : public ::testing::Test {
                                        {"ml", "release-managers"},
                                        1,
                                        false,
-                                       std::nullopt});
-        snapshot_.users.push_back(User{"bob", "", "", {"ml"}, 1, false, std::nullopt});
-        snapshot_.users.push_back(User{"carol", "", "", {"release-managers"}, 1, true, 5});
+                                       std::nullopt,
+                                       {}});
+        snapshot_.users.push_back(User{"bob", "", "", {"ml"}, 1, false, std::nullopt, {}});
+        snapshot_.users.push_back(User{"carol", "", "", {"release-managers"}, 1, true, 5, {}});
         alice_ = issue("tok_a11ce0", "alice");
         bob_ = issue("tok_b0b000", "bob");
         revoked_ = issue("tok_dead00", "alice", 7);

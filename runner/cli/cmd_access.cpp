@@ -238,6 +238,9 @@ void add_access_command(CLI::App& app, const GlobalOptions& global, int& exit_st
     add_user_cmd->add_option("--group", request->groups, "A group of theirs; repeatable");
     add_user_cmd->add_option("--email", request->email, "Their email address");
     add_user_cmd->add_option("--display", request->display, "Their name as people read it");
+    add_user_cmd->add_option("--account", request->accounts,
+                             "An OS account that is them (runs it triggers are theirs for "
+                             "self_approval: false); repeatable");
     add_user_cmd->callback(
         [&global, &exit_status, request] { exit_status = add_user(global, *request); });
 

@@ -7,8 +7,10 @@
 
 #include "runner/access/access_store.hpp"
 #include "runner/access/authenticate.hpp"
+#include "runner/access/self_approval.hpp"
 #include "runner/cli/commands.hpp"
 #include "runner/cli/run_driver.hpp"
+#include "runner/util/trigger_identity.hpp"
 
 namespace sluice::cli {
 
@@ -24,14 +26,12 @@ struct DecisionOptions {
     bool json = false;
 };
 
-// "Ann Lee <ann@example.com>" → {"Ann Lee", "ann@example.com"}.
-std::pair<std::string, std::string> split_author(const std::string& author) {
-    auto lt = author.find('<');
-    auto gt = author.rfind('>');
-    if (lt == std::string::npos || gt == std::string::npos || gt < lt) return {author, ""};
-    std::string name = author.substr(0, lt);
-    while (!name.empty() && name.back() == ' ') name.pop_back();
-    return {name, author.substr(lt + 1, gt - lt - 1)};
+// Who triggered and wrote a run, as its record says (`triggered_by` and
+// `trigger_identity` in its options; runs of older versions may have neither).
+access::RunAuthorship authorship_of(const store::RunRecord& run) {
+    util::TriggerIdentity trigger = util::trigger_identity_of(run.options);
+    return {std::to_string(run.id), trigger.name, trigger.claimed, trigger.unknown_why,
+            run.options.value("author", std::string())};
 }
 
 int decide(const GlobalOptions& global, const DecisionOptions& options, bool approve) {
@@ -91,17 +91,11 @@ int decide(const GlobalOptions& global, const DecisionOptions& options, bool app
                               (who.empty() ? "none" : who) + ")",
                     "not_an_approver");
     }
-    if (!r.self_approval) {
-        const auto& opts = (*run)->options;
-        std::string trigger = opts.value("triggered_by", std::string());
-        auto [author_name, author_email] = split_author(opts.value("author", std::string()));
-        bool own = user == trigger || user == author_name ||
-                   (!identity->email.empty() && identity->email == author_email) ||
-                   (!author_email.empty() && user == author_email);
-        if (own && approve) {
-            return deny(user, user + " triggered or wrote run " + options.run +
-                                  " and may not approve it (self_approval: false)",
-                        "self_approval");
+    // Rejecting one's own run is always allowed; approving needs someone who can be
+    // shown to differ from whoever triggered or wrote it.
+    if (!r.self_approval && approve) {
+        if (auto denial = access::check_self_approval(*identity, authorship_of(**run))) {
+            return deny(user, denial->message, denial->reason);
         }
     }
     auto effect = store.decide(*id, options.stage, {user, approve, options.reason, 0});

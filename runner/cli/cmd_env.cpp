@@ -21,6 +21,7 @@
 #include "runner/deploy/service_process.hpp"
 #include "runner/deploy/supervisor_protocol.hpp"
 #include "runner/pipeline/model_names.hpp"
+#include "runner/util/local_identity.hpp"
 #include "stages/environment_guard.hpp"
 
 namespace sluice::cli {
@@ -223,6 +224,7 @@ int rollback(const GlobalOptions& global, const std::string& environment, std::i
     request.only = {target->stage};
     request.trigger = "manual";
     request.event = "manual";
+    request.triggered_by = util::local_identity();
     request.source = old.options.value("source", nlohmann::json::object());
     request.rollback = {{"environment", environment},
                         {"deployment", target->id},

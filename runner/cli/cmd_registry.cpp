@@ -7,6 +7,7 @@
 
 #include "runner/cli/commands.hpp"
 #include "runner/pipeline/loader.hpp"
+#include "runner/util/local_identity.hpp"
 #include "stages/environment_guard.hpp"
 #include "stages/registry_factory.hpp"
 
@@ -137,8 +138,9 @@ int alias(const GlobalOptions& global, const RegistryOptions& options, const std
         access::process_variables());
     if (!guarded) return report_error(guarded.error());
     for (const auto& w : *guarded) std::cerr << "sluice: warning: " << w << "\n";
-    const char* user = std::getenv("USER");
-    std::string actor = user != nullptr && *user != '\0' ? user : "unknown";
+    // Who moved the alias, kept in its history: the account, not what $USER says.
+    auto who = util::local_identity();
+    std::string actor = who.known() ? who.name : "unknown (" + who.unknown_why + ")";
     auto before = (*reg)->by_alias(model, alias_name);
     if (!before) return report_error(before.error());
     if (auto set = (*reg)->set_alias(model, alias_name, version, actor, reason); !set) {

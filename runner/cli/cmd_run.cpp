@@ -11,6 +11,7 @@
 #include "runner/cli/run_source.hpp"
 #include "runner/engine/cache_preview.hpp"
 #include "runner/rules/rules.hpp"
+#include "runner/util/local_identity.hpp"
 
 namespace sluice::cli {
 
@@ -90,6 +91,7 @@ int run_pipeline(const GlobalOptions& global, const RunOptions& options) {
     request.target_branch = options.target;
     request.tag = options.tag;
     request.commit = src.commit;
+    request.triggered_by = util::local_identity();  // a hook's run: the pusher's account
     request.source = src.source;
     request.no_cache = options.no_cache;
     // --branch describes the event; what may deploy is decided by the branches that

@@ -7,6 +7,7 @@
 #include "runner/engine/stage_view.hpp"
 #include "runner/report/json_reporter.hpp"
 #include "runner/report/reporter.hpp"
+#include "runner/util/trigger_identity.hpp"
 #include "stages/gate_evaluation.hpp"
 
 namespace sluice::cli {
@@ -19,9 +20,12 @@ std::string pad(std::string text, std::size_t width) {
 }
 
 nlohmann::json run_json(const store::RunRecord& r) {
+    // Who triggered the run, as `sluice approve` sees it: null when unknown.
+    std::string who = util::trigger_identity_of(r.options).name;
     return {{"id", r.id},           {"pipeline", r.pipeline}, {"status", r.status},
             {"trigger", r.trigger}, {"event", r.event},       {"branch", r.branch},
             {"commit", r.commit},   {"file", r.file},         {"workdir", r.workdir},
+            {"triggered_by", who.empty() ? nlohmann::json(nullptr) : nlohmann::json(who)},
             {"created_ms", r.created_ms}, {"finished_ms", r.finished_ms},
             {"options", r.options}};
 }
@@ -95,6 +99,7 @@ int show_run(const GlobalOptions& global, const std::string& id_text, bool json)
     std::cout << "  file:     " << r.file << "\n";
     std::cout << "  workdir:  " << r.workdir << "\n";
     std::cout << "  trigger:  " << r.trigger << " (" << r.event << ")\n";
+    std::cout << "  triggered by: " << util::trigger_identity_of(r.options).describe() << "\n";
     if (!r.commit.empty()) {
         std::cout << "  commit:   " << r.commit << (r.branch.empty() ? "" : " on " + r.branch)
                   << "\n";

@@ -61,10 +61,16 @@ util::Result<RunEnd> Engine::run(const RunRequest& request) {
         new_run.options["message"] = request.commit->message;
     }
     if (!request.target_branch.empty()) new_run.options["target_branch"] = request.target_branch;
-    // Who started the run, for `self_approval: false`.
-    if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') {
-        new_run.options["triggered_by"] = user;
+    // Who started the run, for `self_approval: false`: `triggered_by` only when known,
+    // `trigger_identity` with where it came from, the names claimed beside it, or why
+    // it is unknown.
+    util::TriggerIdentity who = request.triggered_by;
+    if (who.known()) {
+        new_run.options["triggered_by"] = who.name;
+    } else if (who.unknown_why.empty()) {
+        who.unknown_why = "whoever started it did not say who they are";
     }
+    new_run.options["trigger_identity"] = util::to_json(who);
     if (!request.tag.empty()) new_run.options["tag"] = request.tag;
     if (!request.rollback.is_null()) new_run.options["rollback"] = request.rollback;
     if (request.no_cache) new_run.options["no_cache"] = true;

@@ -17,6 +17,7 @@
 #include "runner/report/reporter.hpp"
 #include "runner/store/store.hpp"
 #include "runner/util/clock.hpp"
+#include "runner/util/trigger_identity.hpp"
 #include "stages/stage_kind.hpp"
 
 namespace sluice::engine {
@@ -34,6 +35,10 @@ struct RunRequest {
     std::string target_branch;           // merge requests
     std::string tag;                     // pushes of a tag
     std::optional<git::CommitInfo> commit;
+    // Who started the run, for `self_approval: false`: the CLI gives its account
+    // (util::local_identity()), a server the webhook's sender. Left empty, the run's
+    // trigger is unknown and nobody may approve a stage that forbids self-approval.
+    util::TriggerIdentity triggered_by;
     // Stages the rules (`when:`) leave out, with why: recorded `skipped` before the run.
     std::vector<std::pair<std::string, std::string>> skipped;
     // Called once the run is stored, before any stage starts (e.g. --id-file).
