@@ -1,9 +1,26 @@
 // Building the argv of a script stage.
 #include "stages/shell_command.hpp"
 
+#include <algorithm>
 #include <sstream>
+#include <string_view>
 
 namespace sluice::stages {
+
+namespace {
+
+// Commands only a shell can carry out (they act on the shell itself, or no program of
+// that name exists): `exit 1` run directly would be "command not found: exit".
+constexpr std::string_view k_shell_builtins[] = {
+    ".",        ":",       "alias",    "bg",      "break",     "builtin",  "cd",     "command",
+    "continue", "declare", "dirs",     "disown",  "eval",      "exec",     "exit",   "export",
+    "fc",       "fg",      "getopts",  "hash",    "history",   "jobs",     "let",    "local",
+    "logout",   "mapfile", "popd",     "pushd",   "read",      "readarray", "readonly", "return",
+    "set",      "shift",   "shopt",    "source",  "suspend",   "times",    "trap",   "type",
+    "typeset",  "ulimit",  "umask",    "unalias", "unset",     "wait",
+};
+
+}  // namespace
 
 bool is_simple_command(const std::string& line) {
     bool any = false;
@@ -18,6 +35,10 @@ bool is_simple_command(const std::string& line) {
     // `NAME=value cmd` assigns a variable: a shell's job.
     std::string first = line.substr(line.find_first_not_of(' '));
     first = first.substr(0, first.find(' '));
+    if (std::find(std::begin(k_shell_builtins), std::end(k_shell_builtins), first) !=
+        std::end(k_shell_builtins)) {
+        return false;  // a builtin: the shell's job
+    }
     return first.find('=') == std::string::npos;
 }
 

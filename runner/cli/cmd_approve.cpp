@@ -149,7 +149,7 @@ void add_decision(CLI::App& app, const GlobalOptions& global, int& exit_status, 
     if (!approve) reason->required();
     if (approve) {
         cmd->add_option("-j,--jobs", options->jobs, "Stages to run at once when the run continues")
-            ->check(CLI::PositiveNumber);
+            ->check(positive_integer());
         cmd->add_flag("--json", options->json, "JSON events when the run continues");
     }
     cmd->callback([&global, &exit_status, options, approve] {

@@ -103,7 +103,7 @@ void add_cache_command(CLI::App& app, const GlobalOptions& global, int& exit_sta
     auto keep = std::make_shared<int>(-1);
     auto max_size = std::make_shared<std::string>();
     gc->add_option("--keep", *keep, "Keep this many most recently used results per stage")
-        ->check(CLI::NonNegativeNumber);
+        ->check(whole_number());
     gc->add_option("--max-size", *max_size,
                    "Then drop the least recently used until the cache is at most this big (500M, 10G)");
     gc->callback([&global, &exit_status, keep, max_size] {

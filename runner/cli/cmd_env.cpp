@@ -344,8 +344,9 @@ void add_env_command(CLI::App& app, const GlobalOptions& global, int& exit_statu
     auto* rollback_cmd = cmd->add_subcommand(
         "rollback", "Re-deploy the previous good deployment (same approval as a deploy)");
     rollback_cmd->add_option("ENV", *environment, "The environment")->required();
-    rollback_cmd->add_option("--to", *to, "The deployment id to go back to (sluice env history)");
-    rollback_cmd->add_option("-j,--jobs", *jobs, "Stages to run at once")->check(CLI::PositiveNumber);
+    rollback_cmd->add_option("--to", *to, "The deployment id to go back to (sluice env history)")
+        ->check(positive_integer());
+    rollback_cmd->add_option("-j,--jobs", *jobs, "Stages to run at once")->check(positive_integer());
     rollback_cmd->add_flag("--json", *json, "One JSON event per line instead of text");
     rollback_cmd->callback([&global, &exit_status, environment, to, jobs, json] {
         exit_status = rollback(global, *environment, *to, *jobs, *json);

@@ -13,7 +13,7 @@ void add_gc_command(CLI::App& app, const GlobalOptions& global, int& exit_status
     auto keep = std::make_shared<int>(8);
     auto max_age = std::make_shared<std::string>("7d");
     cmd->add_option("--keep", *keep, "Keep at most this many workspaces (default 8)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(whole_number());
     cmd->add_option("--max-age", *max_age,
                     "Remove workspaces unused for longer than this (default 7d; 0: no limit)");
     cmd->callback([&global, &exit_status, keep, max_age] {

@@ -1,5 +1,7 @@
 // `sluice logs RUN [STAGE] [-f]`: a stage's output as it wrote it (all stages, each line
 // prefixed with the stage's name, when no STAGE is given); -f follows until the run ends.
+// A stage with no output because it has not started says so on stderr: waiting for an
+// approval (from whom) or not started yet, exit 3; never ran in a finished run, exit 0.
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -23,6 +25,38 @@ struct LogsOptions {
 bool run_is_final(const std::string& status) {
     return status == "passed" || status == "failed" || status == "cancelled" ||
            status == "interrupted";
+}
+
+// Why `stage` has no log, on stderr, and the exit status; nullopt when it has started.
+std::optional<int> explain_no_log(Session& session, store::RunId id, const std::string& run_status,
+                                  const store::StageRecord& stage) {
+    const std::string& name = stage.stage;
+    if (stage.status == "waiting") {
+        std::cerr << "sluice: stage " << name << " has not started: it waits for ";
+        auto request = session.store.approval_request(id, name);
+        if (request && *request) {
+            const auto& r = **request;
+            std::string who;
+            for (const auto& a : r.approvers) who += (who.empty() ? "" : ", ") + a;
+            std::cerr << r.required << (r.required == 1 ? " approval" : " approvals") << " from "
+                      << (who.empty() ? "nobody (no approvers are named)" : who);
+        } else {
+            std::cerr << "an approval";
+        }
+        std::cerr << " (sluice approve " << id << " " << name << ")\n";
+        return util::exit_status::k_waiting;
+    }
+    if (stage.status == "pending" && !run_is_final(run_status)) {
+        std::cerr << "sluice: stage " << name << " has not started yet (run " << id << " is "
+                  << run_status << "; `sluice logs " << id << " " << name << " -f` waits for it)\n";
+        return util::exit_status::k_waiting;
+    }
+    if (stage.attempts == 0 && stage.status != "running" && stage.status != "cached") {
+        std::cerr << "sluice: stage " << name << " did not run (" << stage.status
+                  << (stage.reason.empty() ? "" : ": " + stage.reason) << ")\n";
+        return util::exit_status::k_ok;
+    }
+    return std::nullopt;
 }
 
 struct Follower {
@@ -81,6 +115,12 @@ int show_logs(const GlobalOptions& global, const LogsOptions& options) {
                                  "run " + options.run + " has no stage " + options.stage, {}});
         }
         std::cout.flush();
+        if (last_pass && !prefix && *now) {
+            for (const auto& s : *stages) {
+                if (s.stage != options.stage || !followers.empty()) continue;
+                if (auto status = explain_no_log(*session, *id, (*now)->status, s)) return *status;
+            }
+        }
         if (last_pass) return 0;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

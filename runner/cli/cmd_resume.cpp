@@ -34,7 +34,7 @@ void add_resume_command(CLI::App& app, const GlobalOptions& global, int& exit_st
     auto json = std::make_shared<bool>(false);
     cmd->add_option("RUN", *id_text, "The run's id")->required();
     cmd->add_option("-j,--jobs", *jobs, "Stages to run at once (default: as the run had)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_integer());
     cmd->add_flag("--json", *json, "One JSON event per line instead of text");
     cmd->callback([&global, &exit_status, id_text, jobs, json] {
         auto id = parse_run_id(*id_text);

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "runner/cli/commands.hpp"
 #include "runner/cli/run_driver.hpp"
@@ -16,6 +17,50 @@
 namespace sluice::cli {
 
 namespace {
+
+// --dry-run: whether the pipeline would run and what each stage would do, and why, as
+// text or (--json) one JSON object (docs/cli.md).
+int print_dry_run(const RunOptions& options, RunSource& src, const rules::Trigger& trigger,
+                  const rules::Decision& start,
+                  const std::vector<rules::StageDecision>& decisions) {
+    const pipeline::Pipeline& p = src.pipeline;
+    std::vector<bool> runs(p.stages.size(), false);
+    for (const auto& d : decisions) {
+        int i = p.index_of(d.stage);
+        if (i >= 0) runs[static_cast<std::size_t>(i)] = d.decision.yes;
+    }
+    auto cached = engine::preview_cache(p, runs, src.workspace, src.session.state, src.commit,
+                                        options.event, !options.no_cache);
+    nlohmann::json stages = nlohmann::json::array();
+    for (const auto& d : decisions) {
+        int i = p.index_of(d.stage);
+        const auto& c = i >= 0 ? cached[static_cast<std::size_t>(i)] : std::nullopt;
+        std::string action = c && c->from_cache ? "cached" : d.decision.yes ? "runs" : "skipped";
+        std::string why = c ? d.decision.why + "; " + c->why : d.decision.why;
+        stages.push_back({{"stage", d.stage}, {"action", action}, {"why", why}});
+    }
+    if (options.json) {
+        nlohmann::json out = {{"event", options.event},
+                              {"trigger", rules::describe(trigger)},
+                              {"runs", start.yes},
+                              {"why", start.why},
+                              {"stages", std::move(stages)}};
+        if (src.commit) out["commit"] = src.commit->sha;
+        if (src.changed_files) out["changed_files"] = *src.changed_files;
+        std::cout << out.dump() << "\n";
+        return util::exit_status::k_ok;
+    }
+    std::cout << rules::describe(trigger) << ": " << (start.yes ? "the pipeline runs" : "no run")
+              << " (" << start.why << ")\n";
+    if (src.changed_files) {
+        std::cout << src.changed_files->size() << " changed files" << src.changed_base << "\n";
+    }
+    for (const auto& s : stages) {
+        std::cout << "  " << s["stage"].get<std::string>() << ": " << s["action"].get<std::string>()
+                  << " (" << s["why"].get<std::string>() << ")\n";
+    }
+    return util::exit_status::k_ok;
+}
 
 int run_pipeline(const GlobalOptions& global, const RunOptions& options) {
     if (options.worktree && !options.commit.empty()) {
@@ -47,33 +92,7 @@ int run_pipeline(const GlobalOptions& global, const RunOptions& options) {
     const pipeline::Pipeline& p = src.pipeline;
     auto start = rules::starts_pipeline(p.on, trigger);
     auto decisions = rules::stage_decisions(p, trigger);
-    if (options.dry_run) {
-        std::cout << rules::describe(trigger) << ": " << (start.yes ? "the pipeline runs" : "no run")
-                  << " (" << start.why << ")\n";
-        if (src.changed_files) {
-            std::cout << src.changed_files->size() << " changed files" << src.changed_base << "\n";
-        }
-        std::vector<bool> runs(p.stages.size(), false);
-        for (const auto& d : decisions) {
-            int i = p.index_of(d.stage);
-            if (i >= 0) runs[static_cast<std::size_t>(i)] = d.decision.yes;
-        }
-        auto cached = engine::preview_cache(p, runs, src.workspace, src.session.state, src.commit,
-                                            options.event, !options.no_cache);
-        for (const auto& d : decisions) {
-            int i = p.index_of(d.stage);
-            const auto& c = i >= 0 ? cached[static_cast<std::size_t>(i)] : std::nullopt;
-            std::cout << "  " << d.stage << ": ";
-            if (c && c->from_cache) {
-                std::cout << "cached (" << d.decision.why << "; " << c->why << ")\n";
-            } else if (c) {
-                std::cout << "runs (" << d.decision.why << "; " << c->why << ")\n";
-            } else {
-                std::cout << (d.decision.yes ? "runs" : "skipped") << " (" << d.decision.why << ")\n";
-            }
-        }
-        return util::exit_status::k_ok;
-    }
+    if (options.dry_run) return print_dry_run(options, src, trigger, start, decisions);
     if (!start.yes) {
         std::cerr << "sluice: not running: " << start.why << "\n";
         return util::exit_status::k_ok;
@@ -125,7 +144,7 @@ void add_run_command(CLI::App& app, const GlobalOptions& global, int& exit_statu
     cmd->add_option("--repo", options->repo,
                     "Run a commit of this repository (URL or path), kept as a mirror");
     cmd->add_option("-j,--jobs", options->jobs, "Stages to run at once (default: number of cores)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_integer());
     cmd->add_option("--only", options->only, "Run only this stage and what it needs (repeatable)")
         ->allow_extra_args(false);
     cmd->add_option("--event", options->event, "The event to act as: push, merge_request, manual")
@@ -143,7 +162,7 @@ void add_run_command(CLI::App& app, const GlobalOptions& global, int& exit_statu
                   "Print whether the pipeline would run and which stages, and why; run nothing");
     cmd->add_flag("--no-cache", options->no_cache,
                   "Run every stage, even those whose inputs did not change (results still fill the cache)");
-    cmd->add_flag("--json", options->json, "One JSON event per line instead of text");
+    cmd->add_flag("--json", options->json, "One JSON event per line instead of text (with --dry-run: one JSON object)");
     cmd->callback([&global, &exit_status, options] {
         exit_status = run_pipeline(global, *options);
     });

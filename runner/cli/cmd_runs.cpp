@@ -171,7 +171,7 @@ void add_runs_command(CLI::App& app, const GlobalOptions& global, int& exit_stat
     auto* cmd = app.add_subcommand("runs", "List the latest runs, newest first");
     auto limit = std::make_shared<int>(20);
     auto json = std::make_shared<bool>(false);
-    cmd->add_option("-n,--limit", *limit, "How many runs to list")->check(CLI::PositiveNumber);
+    cmd->add_option("-n,--limit", *limit, "How many runs to list")->check(positive_integer());
     cmd->add_flag("--json", *json, "One JSON object per run");
     cmd->callback([&global, &exit_status, limit, json] {
         exit_status = list_runs(global, *limit, *json);

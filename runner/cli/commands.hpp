@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "runner/cli/option_checks.hpp"
 #include "runner/cli/session.hpp"
 
 namespace sluice::cli {

@@ -202,6 +202,13 @@ util::Result<RunSource> open_run_source(const GlobalOptions& global, const RunOp
     if (!session) return std::unexpected(session.error());
     RunSource src{std::move(*session), {}, {}, {}, {}, {}, {}, {}, {}, {}};
     auto commit = git::resolve_revision(*repo, options.commit.empty() ? "HEAD" : options.commit);
+    if (!commit && options.commit.empty() && git::head_is_unborn(*repo)) {
+        return util::fail(util::ErrorCode::bad_input,
+                          "the repository at " + repo->string() +
+                              " has no commits yet, and a run is of a commit: commit sluice.yml "
+                              "(and what it runs) first, or run the files as they are with "
+                              "`sluice run --worktree`");
+    }
     if (!commit) return std::unexpected(commit.error());
     src.commit = *commit;
     if (options.commit.empty()) {

@@ -1,6 +1,11 @@
 // What --dry-run says of the stage cache (see cache_preview.hpp).
 #include "runner/engine/cache_preview.hpp"
 
+#include <stdlib.h>
+
+#include <fstream>
+#include <map>
+
 #include "runner/engine/expression_values.hpp"
 #include "runner/engine/stage_cache.hpp"
 #include "runner/plan/plan.hpp"
@@ -43,6 +48,47 @@ private:
     const std::vector<nlohmann::json>& outputs_;
 };
 
+// The files a stage's `inputs:` would match among what stages taken from the cache put
+// back into the workspace before it runs (`produced`): the real run restores them first,
+// so its key sees them even where the workspace does not have them now (a fresh
+// checkout). They are laid out as empty stand-ins in a scratch directory, so that they
+// match exactly as the workspace's files do; their digests come from the cache entries.
+util::Result<nlohmann::json> produced_inputs(const pipeline::Stage& stage,
+                                             const std::map<std::string, cache::CachedPath>& produced) {
+    nlohmann::json files = nlohmann::json::object();
+    if (produced.empty()) return files;
+    std::string templ = (std::filesystem::temp_directory_path() / "sluice-preview-XXXXXX").string();
+    if (mkdtemp(templ.data()) == nullptr) {
+        return util::fail(util::ErrorCode::io, "cannot make a scratch directory in " +
+                                                   std::filesystem::temp_directory_path().string());
+    }
+    const std::filesystem::path scratch = templ;
+    std::error_code ec;
+    for (const auto& [path, p] : produced) {
+        auto at = scratch / path;
+        std::filesystem::create_directories(at.parent_path(), ec);
+        if (p.type == cache::CachedPath::Type::dir) {
+            std::filesystem::create_directories(at, ec);
+        } else if (p.type == cache::CachedPath::Type::symlink) {
+            std::filesystem::create_symlink(p.target, at, ec);
+        } else {
+            std::ofstream{at};
+        }
+    }
+    auto matched = match_stage_files(scratch, stage.inputs);
+    std::filesystem::remove_all(scratch, ec);
+    if (!matched) return std::unexpected(matched.error());
+    for (const auto& m : matched->paths) {
+        auto it = produced.find(m.path);
+        if (it == produced.end()) continue;  // a directory the stand-ins made
+        const cache::CachedPath& p = it->second;
+        files[m.path] = p.type == cache::CachedPath::Type::file      ? p.digest
+                        : p.type == cache::CachedPath::Type::symlink ? "link:" + p.target
+                                                                     : std::string("dir");
+    }
+    return files;
+}
+
 }  // namespace
 
 std::vector<std::optional<CachePreview>> preview_cache(const pipeline::Pipeline& pipeline,
@@ -56,6 +102,8 @@ std::vector<std::optional<CachePreview>> preview_cache(const pipeline::Pipeline&
     std::vector<nlohmann::json> outputs(n, nlohmann::json::object());
     // A stage's result key when known before running it (it comes from the cache).
     std::vector<std::optional<std::string>> keys(n);
+    // What the stages taken from the cache so far put back into the workspace.
+    std::map<std::string, cache::CachedPath> produced;
     auto plan = plan::Plan::build(pipeline);
     if (!plan) return out;
     StageCache cache(state.cache_dir(), state.root);
@@ -92,12 +140,19 @@ std::vector<std::optional<CachePreview>> preview_cache(const pipeline::Pipeline&
             p.why = "its cache key: " + key.error().message;
             continue;
         }
+        auto restored = produced_inputs(stage, produced);
+        if (!restored) {
+            p.why = "its cache key: " + restored.error().message;
+            continue;
+        }
+        put_files(*key, *restored);
         auto entry = cache.find(key->key);
         if (entry && *entry) {
             p.from_cache = true;
             p.why = "from the cache (run " + std::to_string((*entry)->run_id) + ")";
             keys[index] = key->key;
             outputs[index] = (*entry)->stage_outputs;
+            for (const auto& path : (*entry)->paths) produced[path.path] = path;
             continue;
         }
         auto latest = cache.latest(pipeline.name, stage.name);

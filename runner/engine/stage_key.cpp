@@ -58,6 +58,11 @@ util::Result<StageKey> compute_stage_key(const StageKeyInput& input, const Match
     return key;
 }
 
+void put_files(StageKey& key, const nlohmann::json& files) {
+    for (const auto& [path, value] : files.items()) key.parts["files"][path] = value;
+    key.key = util::sha256_hex(key.parts.dump());
+}
+
 std::string result_key(const std::string& stage, const nlohmann::json& artifact_digests,
                        const nlohmann::json& stage_outputs) {
     return util::sha256_hex(

@@ -46,6 +46,10 @@ util::Result<StageKey> compute_stage_key(const StageKeyInput& input, const Match
                                          const std::filesystem::path& workspace,
                                          cache::FileDigests& digests);
 
+// The key with these input files (path -> digest | "link:TARGET" | "dir") put over
+// those it was computed from: what the key would be once they are in the workspace.
+void put_files(StageKey& key, const nlohmann::json& files);
+
 // The result key of a stage that is not cached (no `inputs:`, `cache: false`): what
 // its dependents' keys see of it, its artifacts and its $SLUICE_OUTPUT values.
 std::string result_key(const std::string& stage, const nlohmann::json& artifact_digests,

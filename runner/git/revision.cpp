@@ -166,6 +166,11 @@ std::string remote_branch_name(git_repository* repo, const char* refname) {
 
 }  // namespace
 
+bool head_is_unborn(const std::filesystem::path& repo_path) {
+    auto repo = open_repository(repo_path);
+    return repo && git_repository_head_unborn(repo->get()) == 1;
+}
+
 util::Result<CommitInfo> resolve_revision(const std::filesystem::path& repo_path,
                                           const std::string& rev) {
     auto repo = open_repository(repo_path);

@@ -23,6 +23,10 @@ namespace sluice::git {
 util::Result<CommitInfo> resolve_revision(const std::filesystem::path& repo_path,
                                           const std::string& rev);
 
+// True when the repository's HEAD names a branch with no commit yet (`git init` and
+// nothing committed); false when it has commits or cannot be opened.
+bool head_is_unborn(const std::filesystem::path& repo_path);
+
 // The paths (relative to the root, '/'-separated, sorted, unique) that differ between the
 // trees of two revisions; a renamed file gives both its old and its new path, a changed
 // submodule its path. An empty `from` compares with the empty tree (every path of `to`).

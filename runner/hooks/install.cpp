@@ -152,6 +152,14 @@ util::Result<InstallReport> install(const fs::path& repo_dir, const InstallOptio
     }
     auto dir = find_hooks_dir(repo_dir);
     if (!dir) return std::unexpected(dir.error());
+    if (dir->work_tree.empty()) {
+        // git runs a bare repository's pre-push only for pushes made from it, and there
+        // is no checkout of sluice.yml to run: such a hook could never run the pipeline.
+        return util::fail(util::ErrorCode::bad_input,
+                          repo_dir.string() + " is a bare repository: it has no working tree "
+                          "and no sluice.yml checked out for a hook to run; install the hooks "
+                          "in a clone where you commit and push (`sluice hooks install` there)");
+    }
 
     std::vector<Wanted> wanted{{std::string(k_pre_push), pre_push_script(sluice.string())}};
     if (options.post_commit) {

@@ -262,6 +262,21 @@ TEST_F(InstallTest, BadOptions) {
     EXPECT_EQ(r.error().code, util::ErrorCode::not_found);
 }
 
+TEST_F(InstallTest, BareRepositoryIsRefused) {
+    // git runs a bare repository's pre-push hook only for pushes from it, with no work
+    // tree and no sluice.yml checked out: such a hook could never run the pipeline.
+    git_.ok(tmp_.path(), {"init", "-q", "--bare", "-b", "main", "remote.git"});
+    auto r = install(tmp_ / "remote.git", options(true));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, util::ErrorCode::bad_input);
+    EXPECT_NE(r.error().message.find("is a bare repository"), std::string::npos)
+        << r.error().message;
+    EXPECT_NE(r.error().message.find("install the hooks in a clone"), std::string::npos)
+        << r.error().message;
+    EXPECT_FALSE(fs::exists(tmp_ / "remote.git" / "hooks" / "pre-push"));
+    EXPECT_FALSE(fs::exists(tmp_ / "remote.git" / "hooks" / "post-commit"));
+}
+
 TEST_F(InstallTest, CoreHooksPathIsWhereTheHooksGo) {
     git_.ok(repo(), {"config", "core.hooksPath", ".githooks"});
     tmp_.write("repo/.githooks/pre-push", std::string(k_custom_hook));

@@ -484,6 +484,28 @@ TEST(LoaderErrors, UnknownEnvironmentKey) {
                            "unknown key `branchs` in an environment; did you mean `branches`?");
 }
 
+
+TEST(LoaderErrors, YamlTagsAreRefused) {
+    // A tag asks a YAML library to build an object of that type; sluice.yml takes none.
+    expect_one_error("name: !!python/object:os.system x\nstages:\n  a: {run: x}\n", 1, 7,
+                     "YAML tag `!!python/object:os.system` is not allowed: sluice.yml takes "
+                     "plain values (quote a value that starts with `!`)");
+    expect_one_error("name: p\nstages:\n  a: !custom\n    run: x\n", 3, 6,
+                     "YAML tag `!custom` is not allowed: sluice.yml takes plain values (quote a "
+                     "value that starts with `!`)");
+    // Standard tags too: the loader reads values by what the key expects, never by tag.
+    expect_one_error("name: p\nstages:\n  a:\n    run: x\n    timeout: !!int 5\n", 5, 14,
+                     "YAML tag `!!int` is not allowed: sluice.yml takes plain values (quote a "
+                     "value that starts with `!`)");
+    auto errors = errors_of("name: !!str p\nstages: !!map\n  a: {run: !!str x}\n");
+    EXPECT_EQ(errors.size(), 3u) << dump(errors);
+    // Quoted text with a `!`, and the non-specific tag `!` (a plain string), are fine.
+    auto ok = test::load_ok("name: ! p\nvariables: {X: \"!!python/object:x\"}\nstages:\n"
+                            "  a:\n    run: ! echo hi\n");
+    EXPECT_EQ(ok.name, "p");
+    ASSERT_EQ(ok.variables.size(), 1u);
+    EXPECT_EQ(ok.variables[0].second, "!!python/object:x");
+}
 }  // namespace
 }  // namespace sluice::pipeline
 
